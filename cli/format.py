@@ -1,0 +1,55 @@
+"""How the `ptyd` command shows sessions to a person."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import time
+from typing import Any
+
+
+def exit_text(info: dict[str, Any]) -> str:
+    if info["status"] == "running":
+        return "running"
+    if info.get("exit_signal") is not None:
+        try:
+            name = signal.Signals(info["exit_signal"]).name
+        except ValueError:
+            name = str(info["exit_signal"])
+        return f"killed by {name}"
+    return f"exited {info.get('exit_code')}"
+
+
+def exit_code(info: dict[str, Any]) -> int:
+    """What a shell would report for the session's program: 128+N for signal N."""
+    if info.get("exit_signal") is not None:
+        return 128 + int(info["exit_signal"])
+    code = info.get("exit_code")
+    return int(code) if code is not None else 1
+
+
+def age(seconds: float) -> str:
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def table(sessions: list[dict[str, Any]]) -> str:
+    rows = [("NAME", "STATUS", "PID", "SIZE", "AGE", "COMMAND")]
+    now = time.time()
+    for s in sessions:
+        rows.append((s["name"], exit_text(s), str(s["pid"]), f"{s['cols']}x{s['rows']}",
+                     age(now - s["created"]), shlex.join(s["argv"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
+                     for r in rows)
+
+
+def details(info: dict[str, Any]) -> str:
+    shown = dict(info)
+    shown["argv"] = shlex.join(info["argv"])
+    shown["status"] = exit_text(info)
+    width = max(len(k) for k in shown)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in shown.items())

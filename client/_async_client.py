@@ -1,0 +1,260 @@
+"""AsyncClient: the asyncio core of the client library. The blocking Client wraps it.
+
+One DEALER socket carries requests; replies are matched to requests by id, so any number of
+requests (a long `wait` among them) can be in flight at once. A socket monitor notices the
+daemon going away and fails the requests in flight at once, instead of at their timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
+
+from ptyd.proto import envelope, pubsub
+from ptyd.proto.errors import ProtocolError as WireError
+from ptyd.proto.paths import Endpoints
+
+from ._daemon_dir import daemon_running, log_tail, resolve_dir, start_daemon
+from ._exceptions import DaemonNotRunning, ProtocolError, Timeout, remote_error
+from ._stream import Lost, OutputStream
+
+DEFAULT_TIMEOUT_S = 10.0
+AUTOSTART_TIMEOUT_S = 15.0
+
+
+class AsyncClient:
+    """A connection to one ptyd daemon.
+
+    `AsyncClient()` talks to the default daemon of this user (see `ptyd.proto.paths`);
+    `AsyncClient(dir=...)` to the daemon of another runtime directory; `autostart=True` starts
+    a daemon there if none runs. Use as `async with AsyncClient() as c: ...`.
+    """
+
+    def __init__(self, dir: str | os.PathLike[str] | None = None, *,
+                 endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                 autostart: bool = False, client_name: str = "ptyd-python"):
+        self.dir: Path = resolve_dir(dir)
+        self.endpoints = endpoints or Endpoints.in_dir(self.dir)
+        self.timeout = timeout
+        self.autostart = autostart
+        self.client_name = client_name
+        self.server: dict[str, Any] = {}
+        """The daemon's `hello` reply: version, features, limits."""
+        self._ctx: zmq.asyncio.Context | None = None
+        self._dealer: zmq.asyncio.Socket | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lost: str | None = None
+
+    async def __aenter__(self) -> AsyncClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def context(self) -> zmq.asyncio.Context:
+        if self._ctx is None:
+            self._ctx = zmq.asyncio.Context()
+        return self._ctx
+
+    async def connect(self) -> dict[str, Any]:
+        """Connect (starting the daemon if asked and needed) and say hello."""
+        local = self.endpoints.control.startswith("ipc://")
+        started = None
+        if local and not daemon_running(self.dir):
+            if not self.autostart:
+                raise DaemonNotRunning(f"no ptyd daemon is running on {self.dir} "
+                                       "(ptyd new starts one, ptyd serve runs one)")
+            started = start_daemon(self.dir)
+        dealer = self.context.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.RECONNECT_IVL, 20)
+        monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        dealer.connect(self.endpoints.control)
+        self._dealer = dealer
+        self._tasks = [asyncio.ensure_future(self._receive()),
+                       asyncio.ensure_future(self._watch(monitor))]
+        if started is None:
+            self.server = await self.request("hello", {"client": self.client_name})
+        else:
+            self.server = await self._hello_new_daemon(started)
+        return self.server
+
+    async def _hello_new_daemon(self, started: subprocess.Popen[bytes]) -> dict[str, Any]:
+        """Say hello until the daemon we just started answers, or report why it did not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AUTOSTART_TIMEOUT_S
+        while True:
+            try:
+                return await self.request("hello", {"client": self.client_name}, timeout=0.25)
+            except (Timeout, DaemonNotRunning):
+                if started.poll() is not None and not daemon_running(self.dir):
+                    raise DaemonNotRunning("the daemon failed to start (exit code "
+                                           f"{started.returncode}):\n{log_tail(self.dir)}"
+                                           ) from None
+                if loop.time() > deadline:
+                    raise Timeout(f"the daemon started on {self.dir} did not answer within "
+                                  f"{AUTOSTART_TIMEOUT_S:g}s:\n{log_tail(self.dir)}") from None
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        self._fail_pending(DaemonNotRunning("the client was closed"))
+        if self._dealer is not None:
+            self._dealer.disable_monitor()
+            self._dealer.close(linger=0)
+            self._dealer = None
+        if self._ctx is not None:
+            self._ctx.destroy(linger=0)
+            self._ctx = None
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    async def request(self, op: str, params: dict[str, Any] | None = None, *,
+                      timeout: float | None = None) -> dict[str, Any]:
+        """Send one request and return its result; raise the RemoteError subclass of an error
+        reply, Timeout, or DaemonNotRunning. Parameters that are None are left out; `timeout`
+        (seconds, 0 for none) bounds the wait for the reply, default `self.timeout`."""
+        if self._dealer is None:
+            raise DaemonNotRunning("not connected (call connect() first)")
+        if self._lost is not None:
+            raise DaemonNotRunning(self._lost)
+        msgid = next(self._ids) & envelope.MAX_MSGID
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[msgid] = future
+        body = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            await self._dealer.send_multipart(envelope.encode_request(msgid, op, body))
+            limit = self.timeout if timeout is None else timeout
+            return await asyncio.wait_for(future, limit if limit > 0 else None)
+        except TimeoutError:
+            if self.endpoints.control.startswith("ipc://") and not daemon_running(self.dir):
+                raise DaemonNotRunning(f"the ptyd daemon on {self.dir} is not running") from None
+            raise Timeout(f"no reply to {op!r} within {timeout or self.timeout:g}s") from None
+        finally:
+            self._pending.pop(msgid, None)
+
+    async def _receive(self) -> None:
+        assert self._dealer is not None
+        while True:
+            frames = await self._dealer.recv_multipart()
+            try:
+                reply = envelope.decode_reply(frames)
+            except WireError as e:
+                self._fail_pending(ProtocolError(f"undecodable reply from the daemon: {e}"))
+                continue
+            future = self._pending.get(reply.id) if reply.id is not None else None
+            if future is None or future.done():
+                if reply.id is None and reply.error is not None:
+                    # The daemon could not read a request's id: fail every request in flight.
+                    self._fail_pending(remote_error(reply.error.code, reply.error.message,
+                                                    reply.error.data))
+                continue
+            if reply.error is not None:
+                future.set_exception(remote_error(reply.error.code, reply.error.message,
+                                                  reply.error.data))
+            else:
+                assert reply.result is not None
+                future.set_result(reply.result)
+
+    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
+        """The control socket's peer closed the connection: the daemon stopped or died."""
+        try:
+            while True:
+                event = parse_monitor_message(await monitor.recv_multipart())
+                if event["event"] == zmq.EVENT_DISCONNECTED:
+                    self._lost = f"lost the connection to the ptyd daemon on {self.dir}"
+                    self._fail_pending(DaemonNotRunning(self._lost))
+        finally:
+            monitor.close(linger=0)
+
+    def _fail_pending(self, error: Exception) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(error)
+
+    # -- operations -------------------------------------------------------------------------------
+
+    async def hello(self) -> dict[str, Any]:
+        return await self.request("hello", {"client": self.client_name})
+
+    async def spawn(self, argv: list[str], *, name: str | None = None, cwd: str | None = None,
+                    env: dict[str, str] | None = None, cols: int | None = None,
+                    rows: int | None = None, scrollback_bytes: int | None = None
+                    ) -> dict[str, Any]:
+        """Start `argv` under a new PTY; returns the session's info. `env`, when given, is the
+        whole environment (ptyd only scrubs multiplexer variables and sets TERM)."""
+        return await self.request("spawn", {
+            "argv": list(argv), "name": name, "cwd": cwd, "env": env, "cols": cols,
+            "rows": rows, "scrollback_bytes": scrollback_bytes})
+
+    async def list(self) -> list[dict[str, Any]]:
+        sessions: list[dict[str, Any]] = (await self.request("list"))["sessions"]
+        return sessions
+
+    async def info(self, session: str) -> dict[str, Any]:
+        return await self.request("info", {"session": session})
+
+    async def input(self, session: str, data: bytes | str) -> dict[str, Any]:
+        if isinstance(data, str):
+            data = data.encode()
+        return await self.request("input", {"session": session, "data": data})
+
+    async def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
+        return await self.request("resize", {"session": session, "cols": cols, "rows": rows})
+
+    async def signal(self, session: str, signal: str | int, *, group: bool = False
+                     ) -> dict[str, Any]:
+        return await self.request("signal", {"session": session, "signal": signal,
+                                             "group": group})
+
+    async def kill(self, session: str, *, signal: str | int | None = None,
+                   grace: float | None = None) -> dict[str, Any]:
+        return await self.request("kill", {"session": session, "signal": signal,
+                                           "grace": grace})
+
+    async def read(self, session: str, offset: int | None = None, *,
+                   max_bytes: int | None = None, clamp: bool = False) -> dict[str, Any]:
+        return await self.request("read", {"session": session, "offset": offset,
+                                           "max_bytes": max_bytes, "clamp": clamp or None})
+
+    async def wait(self, session: str, timeout: float | None = None) -> dict[str, Any]:
+        """Wait for the session to exit; the result has `exited` False if the timeout passed."""
+        transport = 0.0 if timeout is None else timeout + self.timeout
+        return await self.request("wait", {"session": session, "timeout": timeout},
+                                  timeout=transport)
+
+    async def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
+        return await self.request("remove", {"session": session, "force": force or None})
+
+    async def shutdown(self, grace: float | None = None) -> dict[str, Any]:
+        return await self.request("shutdown", {"grace": grace})
+
+    async def events(self, since: int, max: int | None = None) -> dict[str, Any]:
+        return await self.request("events", {"since": since, "max": max})
+
+    # -- streams ----------------------------------------------------------------------------------
+
+    def output(self, session: str, offset: int | None = None, *, follow: bool = True
+               ) -> AsyncIterator[pubsub.OutputChunk | Lost]:
+        """The session's output from `offset` (default: the oldest byte held), then live, with
+        no gap and no duplicate; ends when the session exits (or at once if not `follow`).
+        Bytes evicted before they were read come as one `Lost(offset, end)` marker."""
+        return aiter(OutputStream(self, session, offset, follow))

@@ -1,0 +1,134 @@
+"""Exceptions raised by the ptyd client library.
+
+    PtydError
+    ├── ProtocolError          a malformed or unexpected message on the wire
+    ├── RemoteError            the daemon answered with an error (one subclass per code)
+    │   ├── BadRequest
+    │   ├── UnsupportedVersion
+    │   ├── UnknownOp
+    │   ├── LimitExceeded
+    │   ├── NoSuchSession
+    │   ├── SessionExists
+    │   ├── SessionExited
+    │   ├── SessionRunning
+    │   ├── RangeEvicted
+    │   ├── SpawnFailed
+    │   ├── ShuttingDown
+    │   └── InternalError
+    └── TransportError         the daemon could not be reached
+        ├── DaemonNotRunning
+        └── Timeout
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ptyd.proto.errors import ErrorCode
+
+
+class PtydError(Exception):
+    """Base of every error this library raises."""
+
+
+class ProtocolError(PtydError):
+    """A message from the daemon could not be understood."""
+
+
+class RemoteError(PtydError):
+    """The daemon refused a request; `code`, `message` and `data` are as sent."""
+
+    code: str = ""
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.data = data or {}
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(RemoteError):
+    """A parameter had the wrong type, size or range."""
+    code = ErrorCode.BAD_REQUEST
+
+
+class UnsupportedVersion(RemoteError):
+    """The daemon speaks another protocol major version."""
+    code = ErrorCode.UNSUPPORTED_VERSION
+
+
+class UnknownOp(RemoteError):
+    """The daemon does not know this operation (it may be older than this library)."""
+    code = ErrorCode.UNKNOWN_OP
+
+
+class LimitExceeded(RemoteError):
+    """A size or count limit was reached; `data['limit']` names it."""
+    code = ErrorCode.LIMIT_EXCEEDED
+
+
+class NoSuchSession(RemoteError):
+    """No session has that name."""
+    code = ErrorCode.NO_SUCH_SESSION
+
+
+class SessionExists(RemoteError):
+    """A session with that name already exists."""
+    code = ErrorCode.SESSION_EXISTS
+
+
+class SessionExited(RemoteError):
+    """The session has exited; the operation needs a running one."""
+    code = ErrorCode.SESSION_EXITED
+
+
+class SessionRunning(RemoteError):
+    """The session is still running; the operation needs an exited one."""
+    code = ErrorCode.SESSION_RUNNING
+
+
+class RangeEvicted(RemoteError):
+    """The asked offset is older than the scrollback holds; `data` has base and end."""
+    code = ErrorCode.RANGE_EVICTED
+
+
+class SpawnFailed(RemoteError):
+    """The program could not be started."""
+    code = ErrorCode.SPAWN_FAILED
+
+
+class ShuttingDown(RemoteError):
+    """The daemon is stopping."""
+    code = ErrorCode.SHUTTING_DOWN
+
+
+class InternalError(RemoteError):
+    """The daemon failed internally (its log says more); it goes on serving."""
+    code = ErrorCode.INTERNAL
+
+
+class TransportError(PtydError):
+    """The daemon could not be reached or stopped answering."""
+
+
+class DaemonNotRunning(TransportError):
+    """No daemon listens on the runtime directory, or it went away."""
+
+
+class Timeout(TransportError):
+    """No reply came within the timeout."""
+
+
+_BY_CODE: dict[str, type[RemoteError]] = {
+    cls.code: cls
+    for cls in (BadRequest, UnsupportedVersion, UnknownOp, LimitExceeded, NoSuchSession,
+                SessionExists, SessionExited, SessionRunning, RangeEvicted, SpawnFailed,
+                ShuttingDown, InternalError)
+}
+
+
+def remote_error(code: str, message: str, data: dict[str, Any] | None) -> RemoteError:
+    """The exception for an error reply; an unknown (newer) code becomes a plain RemoteError."""
+    cls = _BY_CODE.get(code, RemoteError)
+    return cls(message, data, code=code)

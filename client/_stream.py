@@ -1,0 +1,156 @@
+"""A session's output as one contiguous stream: scrollback first, then live, no gap, no duplicate.
+
+The order matters. Subscribe first and wait for the daemon to confirm the subscription (the
+sync probe), then read the scrollback up to its end, then take live chunks: a chunk that ends
+at or before what was already delivered is dropped, one that overlaps is trimmed, and one that
+starts past it reveals a gap (the daemon dropped for us when we were slow), which is filled from
+the scrollback with `read`. Bytes evicted before we could read them become one `Lost` marker,
+never silent corruption.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import zmq
+
+from ptyd.proto import pubsub
+
+from ._exceptions import RangeEvicted, Timeout
+
+if TYPE_CHECKING:
+    from ._async_client import AsyncClient
+
+LIVENESS_PROBE_S = 3.0
+"""With no message at all for this long (heartbeats come every second), ask the daemon whether
+it is still there, so a stream on a dead daemon ends with DaemonNotRunning instead of hanging."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """Output in [offset, end) was evicted from the scrollback before it could be delivered."""
+
+    offset: int
+    end: int
+
+
+Item = pubsub.OutputChunk | Lost
+
+
+class OutputStream:
+    def __init__(self, client: AsyncClient, session: str, offset: int | None, follow: bool):
+        self.client = client
+        self.session = session
+        self.offset = offset
+        self.follow = follow
+        self.epoch: int | None = None
+        self.position: int | None = None
+        """Offset one past the last byte delivered."""
+
+    def __aiter__(self) -> AsyncIterator[Item]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[Item]:
+        sub = await self._subscribe() if self.follow else None
+        try:
+            async for item in self._backlog():
+                yield item
+            if sub is None or self._exited:
+                return
+            async for item in self._live(sub):
+                yield item
+        finally:
+            if sub is not None:
+                sub.close(linger=0)
+
+    async def _subscribe(self) -> zmq.asyncio.Socket:
+        sub = self.client.context.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, 100_000)
+        sub.connect(self.client.endpoints.publish)
+        sub.setsockopt(zmq.SUBSCRIBE, pubsub.output_topic(self.session))
+        sub.setsockopt(zmq.SUBSCRIBE, pubsub.EVENT_TOPIC)
+        token = pubsub.SYNC_PREFIX + os.urandom(8).hex().encode()
+        sub.setsockopt(zmq.SUBSCRIBE, token)
+        try:
+            async with asyncio.timeout(self.client.timeout):
+                while (await sub.recv_multipart())[0] != token:
+                    pass  # anything before the sync reply is also covered by the backlog read
+        except TimeoutError:
+            sub.close(linger=0)
+            raise Timeout("the daemon did not confirm the output subscription") from None
+        sub.setsockopt(zmq.UNSUBSCRIBE, token)
+        return sub
+
+    async def _backlog(self) -> AsyncIterator[Item]:
+        info = await self.client.info(self.session)
+        self.epoch = info["epoch"]
+        start = info["base"] if self.offset is None else self.offset
+        self._exited = info["status"] == "exited"
+        self.position = start
+        async for item in self._fill(None):
+            yield item
+
+    async def _fill(self, stop: int | None) -> AsyncIterator[Item]:
+        """Deliver scrollback from `self.position` up to `stop` (None: up to the current end)."""
+        assert self.position is not None
+        while stop is None or self.position < stop:
+            try:
+                reply = await self.client.read(self.session, self.position)
+            except RangeEvicted as e:
+                base = int(e.data["base"])
+                yield Lost(self.position, base)
+                self.position = base
+                continue
+            if reply["epoch"] != self.epoch:
+                self._exited = True  # another session took this name: ours is gone
+                return
+            data: bytes = reply["data"]
+            if stop is not None:
+                data = data[: stop - self.position]
+            if data:
+                yield pubsub.OutputChunk(self.session, reply["epoch"], self.position, data)
+                self.position += len(data)
+            if self.position >= reply["end"]:
+                self._exited = reply["status"] == "exited"
+                return
+
+    async def _live(self, sub: zmq.asyncio.Socket) -> AsyncIterator[Item]:
+        assert self.position is not None
+        while True:
+            try:
+                async with asyncio.timeout(LIVENESS_PROBE_S):
+                    frames = await sub.recv_multipart()
+            except TimeoutError:
+                await self.client.hello()  # raises DaemonNotRunning if it is gone
+                continue
+            message = pubsub.decode_published(frames)
+            if isinstance(message, pubsub.OutputChunk):
+                if message.session != self.session or message.end <= self.position:
+                    continue
+                if message.epoch != self.epoch:
+                    return
+                if message.offset > self.position:
+                    async for item in self._fill(message.offset):
+                        yield item
+                    if self._exited:
+                        return
+                data = message.data[self.position - message.offset:]
+                yield pubsub.OutputChunk(self.session, message.epoch, self.position, data)
+                self.position = message.end
+            elif isinstance(message, pubsub.Event):
+                if message.fields.get("session") != self.session:
+                    continue
+                if message.type == "session.exited":
+                    # Output is published before the exit event; read whatever we missed.
+                    async for item in self._fill(None):
+                        yield item
+                    return
+                if message.type == "session.removed":
+                    return
+
+    _exited = False

@@ -1,0 +1,135 @@
+"""Client: the blocking facade. Every method runs the AsyncClient's coroutine on a private event
+loop in one background thread, so there is one implementation of the protocol, and the client
+is safe to share between threads (calls from many threads interleave on that loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import Any, TypeVar
+
+from ptyd.proto import pubsub
+from ptyd.proto.paths import Endpoints
+
+from ._async_client import DEFAULT_TIMEOUT_S, AsyncClient
+from ._stream import Lost
+
+T = TypeVar("T")
+
+
+class Client:
+    """Blocking connection to a ptyd daemon; see AsyncClient for the meaning of each method."""
+
+    def __init__(self, dir: str | os.PathLike[str] | None = None, *,
+                 endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                 autostart: bool = False, client_name: str = "ptyd-python"):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ptyd-client",
+                                        daemon=True)
+        self._thread.start()
+        self._async = self._call(self._make(dir, endpoints, timeout, autostart, client_name))
+        try:
+            self._call(self._async.connect())
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    async def _make(*args: Any) -> AsyncClient:
+        dir, endpoints, timeout, autostart, name = args
+        return AsyncClient(dir, endpoints=endpoints, timeout=timeout, autostart=autostart,
+                           client_name=name)
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("blocking Client called from its own event loop (a callback?)")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._loop.is_running():
+            return
+        if hasattr(self, "_async"):
+            self._call(self._async.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    @property
+    def dir(self) -> Any:
+        return self._async.dir
+
+    @property
+    def server(self) -> dict[str, Any]:
+        return self._async.server
+
+    def request(self, op: str, params: dict[str, Any] | None = None, *,
+                timeout: float | None = None) -> dict[str, Any]:
+        return self._call(self._async.request(op, params, timeout=timeout))
+
+    def hello(self) -> dict[str, Any]:
+        return self._call(self._async.hello())
+
+    def spawn(self, argv: list[str], **options: Any) -> dict[str, Any]:
+        return self._call(self._async.spawn(argv, **options))
+
+    def list(self) -> list[dict[str, Any]]:
+        return self._call(self._async.list())
+
+    def info(self, session: str) -> dict[str, Any]:
+        return self._call(self._async.info(session))
+
+    def input(self, session: str, data: bytes | str) -> dict[str, Any]:
+        return self._call(self._async.input(session, data))
+
+    def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
+        return self._call(self._async.resize(session, cols, rows))
+
+    def signal(self, session: str, signal: str | int, *, group: bool = False) -> dict[str, Any]:
+        return self._call(self._async.signal(session, signal, group=group))
+
+    def kill(self, session: str, **options: Any) -> dict[str, Any]:
+        return self._call(self._async.kill(session, **options))
+
+    def read(self, session: str, offset: int | None = None, **options: Any) -> dict[str, Any]:
+        return self._call(self._async.read(session, offset, **options))
+
+    def wait(self, session: str, timeout: float | None = None) -> dict[str, Any]:
+        return self._call(self._async.wait(session, timeout))
+
+    def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
+        return self._call(self._async.remove(session, force=force))
+
+    def shutdown(self, grace: float | None = None) -> dict[str, Any]:
+        return self._call(self._async.shutdown(grace))
+
+    def events(self, since: int, max: int | None = None) -> dict[str, Any]:
+        return self._call(self._async.events(since, max))
+
+    def output(self, session: str, offset: int | None = None, *, follow: bool = True
+               ) -> Iterator[pubsub.OutputChunk | Lost]:
+        stream = self._async.output(session, offset, follow=follow)
+        try:
+            while True:
+                try:
+                    yield self._call(_next(stream))
+                except StopAsyncIteration:
+                    return
+        finally:
+            if self._loop.is_running():
+                self._call(_aclose(stream))
+
+
+async def _next(stream: AsyncIterator[T]) -> T:
+    return await anext(stream)
+
+
+async def _aclose(stream: Any) -> None:
+    await stream.aclose()

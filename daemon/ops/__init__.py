@@ -1,0 +1,48 @@
+"""One module per protocol operation, each exporting `handle(daemon, message, peer)`.
+
+A handler returns the reply's result map, or an awaitable of it for operations that wait
+(`wait`); it raises ProtocolError for a request it must refuse. The table below is the whole
+dispatch: adding an op never touches the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from . import (
+    events,
+    hello,
+    info,
+    input,
+    kill,
+    listing,
+    read,
+    remove,
+    resize,
+    shutdown,
+    signal,
+    spawn,
+    wait,
+)
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+Handler = Callable[["Daemon", Any, bytes], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+
+OPS: dict[str, Handler] = {
+    "hello": hello.handle,
+    "spawn": spawn.handle,
+    "list": listing.handle,
+    "info": info.handle,
+    "input": input.handle,
+    "resize": resize.handle,
+    "signal": signal.handle,
+    "kill": kill.handle,
+    "read": read.handle,
+    "wait": wait.handle,
+    "remove": remove.handle,
+    "shutdown": shutdown.handle,
+    "events": events.handle,
+}

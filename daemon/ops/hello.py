@@ -1,0 +1,41 @@
+"""hello: who the daemon is, which protocol version and features it speaks, its limits."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ptyd.proto import limits, ops
+
+from ..version import installed_version
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter"]
+
+
+def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
+    config = d.config
+    return {
+        "protocol": limits.PROTOCOL_VERSION,
+        "minor": limits.PROTOCOL_MINOR,
+        "version": installed_version(),
+        "pid": os.getpid(),
+        "boot": d.events.boot,
+        "started": d.started,
+        "ops": sorted(ops.DECODERS),
+        "features": FEATURES,
+        "endpoints": {"control": d.endpoints.control, "publish": d.endpoints.publish},
+        "limits": {
+            "max_request_bytes": limits.MAX_REQUEST_BYTES,
+            "max_input_bytes": limits.MAX_INPUT_BYTES,
+            "max_read_bytes": limits.MAX_READ_BYTES,
+            "max_sessions": config.max_sessions,
+            "max_pending_waits": config.max_pending_waits,
+            "default_scrollback_bytes": config.scrollback_bytes,
+            "max_scrollback_bytes": limits.MAX_SCROLLBACK_BYTES,
+            "event_log_len": limits.EVENT_LOG_LEN,
+            "publish_hwm": config.publish_hwm,
+        },
+    }

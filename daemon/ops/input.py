@@ -1,0 +1,24 @@
+"""input: bytes to the session's terminal, as if typed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ptyd.proto import ops
+from ptyd.proto.errors import ErrorCode, ProtocolError
+
+from ..session import MAX_PENDING_INPUT_BYTES
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+
+def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
+    session = d.get_running(msg.session)
+    if session.pending_input_bytes + len(msg.data) > MAX_PENDING_INPUT_BYTES:
+        raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
+                            f"session {msg.session!r} is not reading its input; "
+                            f"{session.pending_input_bytes} bytes are already queued",
+                            {"limit": "max_pending_input_bytes", "max": MAX_PENDING_INPUT_BYTES})
+    d.write_input(session, msg.data)
+    return {"bytes": len(msg.data)}

@@ -1,0 +1,35 @@
+"""read: a slice of scrollback by absolute offset."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ptyd.proto import limits, ops
+from ptyd.proto.errors import ErrorCode, ProtocolError
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+
+def handle(d: Daemon, msg: ops.Read, peer: bytes) -> dict[str, Any]:
+    session = d.get(msg.session)
+    ring = session.scrollback
+    offset = ring.base if msg.offset is None else msg.offset
+    if offset < ring.base:
+        if not msg.clamp:
+            raise ProtocolError(ErrorCode.RANGE_EVICTED,
+                                f"offset {offset} of session {msg.session!r} was evicted; "
+                                f"the scrollback holds [{ring.base}, {ring.end})",
+                                {"base": ring.base, "end": ring.end, "epoch": session.epoch})
+        offset = ring.base
+    offset = min(offset, ring.end)
+    data = ring.read(offset, msg.max_bytes or limits.DEFAULT_READ_BYTES)
+    return {
+        "session": session.name,
+        "epoch": session.epoch,
+        "offset": offset,
+        "data": data,
+        "base": ring.base,
+        "end": ring.end,
+        "status": session.status,
+    }

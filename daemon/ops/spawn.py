@@ -1,0 +1,48 @@
+"""spawn: start a program under a new PTY as a named session."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ptyd.proto import limits, ops
+from ptyd.proto.errors import ErrorCode, ProtocolError
+
+from ..logs import log
+from ..scrollback import Scrollback
+from ..session import Session
+from ..spawner import SpawnError, child_env, spawn
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+
+def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
+    name = msg.name or d.next_name()
+    if name in d.sessions:
+        raise ProtocolError(ErrorCode.SESSION_EXISTS, f"a session named {name!r} already exists",
+                            {"session": name})
+    if len(d.sessions) >= d.config.max_sessions:
+        raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
+                            f"the daemon holds {len(d.sessions)} sessions, its limit "
+                            "(remove exited ones with ptyd rm)",
+                            {"limit": "max_sessions", "max": d.config.max_sessions})
+    cols = msg.cols or limits.DEFAULT_COLS
+    rows = msg.rows or limits.DEFAULT_ROWS
+    cwd = msg.cwd or os.getcwd()
+    env = child_env(msg.env if msg.env is not None else os.environ, name,
+                    str(d.config.runtime_dir))
+    try:
+        child = spawn(list(msg.argv), cwd, env, cols, rows)
+    except SpawnError as e:
+        log.info("session=%s spawn failed: %s", name, e)
+        raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
+    session = Session(name=name, argv=list(msg.argv), cwd=cwd, pid=child.pid,
+                      master_fd=child.master_fd, cols=cols, rows=rows, env=env,
+                      scrollback=Scrollback(msg.scrollback_bytes or d.config.scrollback_bytes))
+    d.add_session(session)
+    log.info("session=%s spawned pid=%d argv=%s cwd=%s size=%dx%d", name, child.pid,
+             list(msg.argv), cwd, cols, rows)
+    d.emit("session.spawned", session=name, pid=child.pid, argv=list(msg.argv), cols=cols,
+           rows=rows, epoch=session.epoch)
+    return session.describe()

@@ -1,0 +1,21 @@
+"""wait: answer when the session exits, or when the timeout passes, without blocking others."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ptyd.proto import ops
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+
+async def _wait(d: Daemon, msg: ops.Wait) -> dict[str, Any]:
+    session = d.get(msg.session)
+    exited = await d.wait_finished(session, msg.timeout)
+    return {"exited": exited, **session.describe()}
+
+
+def handle(d: Daemon, msg: ops.Wait, peer: bytes) -> Any:
+    d.get(msg.session)  # refuse an unknown session now, not from inside a task
+    return _wait(d, msg)

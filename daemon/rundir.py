@@ -1,0 +1,80 @@
+"""The daemon's runtime directory: safe to listen in, and held by one daemon at a time.
+
+ZeroMQ's ipc bind silently unlinks an existing socket file and takes over its path, so a
+second daemon started on the same directory would steal every new client from the first. The
+lock file (flock, released by the kernel when the holder dies, even by kill -9) is what makes
+"is a daemon running here?" a reliable question; sockets left by a dead daemon are stale and
+removed before binding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import stat
+from pathlib import Path
+
+from ptyd.proto.paths import CONTROL_SOCKET, LOCK_FILE, PUBLISH_SOCKET
+
+
+class RuntimeDirError(Exception):
+    """The directory is unsafe or busy; the message says what to do."""
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create `path` 0700, or check an existing one is ours and private (not a symlink)."""
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700, parents=True)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise RuntimeDirError(f"{path} exists and is not a directory")
+    if st.st_uid != os.getuid():
+        raise RuntimeDirError(f"{path} is owned by uid {st.st_uid}, not by you (uid "
+                              f"{os.getuid()}); choose another directory with --dir or PTYD_DIR")
+    if st.st_mode & 0o077:
+        raise RuntimeDirError(f"{path} is accessible by group or others (mode "
+                              f"{stat.S_IMODE(st.st_mode):04o}); run 'chmod 700 {path}'")
+
+
+class DaemonLock:
+    """An exclusive flock on <dir>/daemon.lock, holding the owner's pid for messages."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / LOCK_FILE
+        self.fd = -1
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RuntimeDirError(
+                f"another ptyd daemon (pid {owner}) is already running on {self.path.parent}; "
+                "stop it with 'ptyd shutdown', or use another directory with --dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.ftruncate(self.fd, 0)
+            os.close(self.fd)
+            self.fd = -1
+
+
+def remove_stale_sockets(directory: Path) -> list[Path]:
+    """Unlink sockets a dead daemon left behind; only call while holding the lock."""
+    removed = []
+    for name in (CONTROL_SOCKET, PUBLISH_SOCKET):
+        path = directory / name
+        try:
+            if stat.S_ISSOCK(os.lstat(path).st_mode):
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed

@@ -1,0 +1,446 @@
+"""The daemon: one asyncio event loop serving every session and every client.
+
+No thread per session: each PTY master is watched with `add_reader`, children are reaped on
+SIGCHLD with non-blocking waitpid, commands arrive on a ROUTER socket and output and events
+leave on an XPUB socket, all on the one loop. Nothing a client sends can stop the loop: every
+request is decoded and validated first, every handler's failure becomes an error reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import os
+import resource
+import signal
+import time
+import traceback
+from collections.abc import Awaitable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from ptyd.proto import envelope, ops, pubsub
+from ptyd.proto.errors import ErrorCode, ProtocolError
+from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
+from ptyd.proto.paths import Endpoints
+
+from . import ops as handlers
+from .config import DaemonConfig
+from .eventlog import EventLog
+from .logs import log
+from .rundir import DaemonLock, ensure_private_dir, remove_stale_sockets
+from .session import EOF_AFTER_EXIT_S, Session
+from .version import installed_version
+
+REAP_POLL_S = 0.5
+"""Fallback poll for a child whose PTY hung up but whose SIGCHLD we have not seen yet."""
+
+
+class Daemon:
+    def __init__(self, config: DaemonConfig):
+        self.config = config
+        self.sessions: dict[str, Session] = {}
+        self.events = EventLog(EVENT_LOG_LEN)
+        self.endpoints = Endpoints.in_dir(config.runtime_dir)
+        self.lock = DaemonLock(config.runtime_dir)
+        self.stopping = False
+        self.pending_waits = 0
+        self.started = time.time()
+        self._stopped = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ctx: zmq.asyncio.Context | None = None
+        self._control: zmq.asyncio.Socket | None = None
+        self._control_send: zmq.Socket[bytes] | None = None
+        self._publish: zmq.asyncio.Socket | None = None
+        self._publish_send: zmq.Socket[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can refuse to start, before any socket exists: the directory must be
+        private, the lock free; stale sockets of a dead daemon are then removed."""
+        ensure_private_dir(self.config.runtime_dir)
+        self.lock.acquire()
+        for path in remove_stale_sockets(self.config.runtime_dir):
+            log.info("removed stale socket %s", path)
+        _raise_fd_limit()
+
+    async def run(self) -> int:
+        """Serve until shutdown; return the process exit code."""
+        self._loop = asyncio.get_running_loop()
+        old_umask = os.umask(0o077)  # ipc socket files take their mode from the umask
+        try:
+            self._bind()
+        finally:
+            os.umask(old_umask)
+        loop = self._loop
+        loop.add_signal_handler(signal.SIGCHLD, self._on_sigchld)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload"))
+        self._spawn_task(self._serve_control())
+        self._spawn_task(self._serve_subscriptions())
+        self._schedule_heartbeat()
+        self.emit("daemon.started", pid=os.getpid(), version=installed_version())
+        log.info("daemon started pid=%d dir=%s boot=%s", os.getpid(), self.config.runtime_dir,
+                 self.events.boot)
+        await self._stopped.wait()
+        await self._close()
+        return 0
+
+    def _bind(self) -> None:
+        self._ctx = zmq.asyncio.Context()
+        control = self._ctx.socket(zmq.ROUTER)
+        control.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+        # Replies to a departed or stalled client fail at once (EHOSTUNREACH / EAGAIN) instead
+        # of being dropped silently or blocking: we log them and go on.
+        control.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        control.setsockopt(zmq.LINGER, 0)
+        control.bind(self.endpoints.control)
+        publish = self._ctx.socket(zmq.XPUB)
+        publish.setsockopt(zmq.SNDHWM, self.config.publish_hwm)
+        publish.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscribe, even duplicates (sync)
+        publish.setsockopt(zmq.LINGER, 0)
+        publish.bind(self.endpoints.publish)
+        self._control, self._publish = control, publish
+        # Plain (non-asyncio) views of the same sockets for non-blocking sends: a send never
+        # waits, and skipping the future per message keeps publishing cheap.
+        self._control_send = zmq.Socket.shadow(control.underlying)
+        self._publish_send = zmq.Socket.shadow(publish.underlying)
+
+    def request_stop(self, grace: float) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("stopping: ending %d running session(s), grace=%.1fs",
+                 sum(s.running for s in self.sessions.values()), grace)
+        self.emit("daemon.stopping")
+        self._spawn_task(self._stop_sessions(grace))
+
+    async def _stop_sessions(self, grace: float) -> None:
+        running = [s for s in self.sessions.values() if s.running]
+        for session in running:
+            self.terminate(session, signal.SIGHUP, grace)
+        waits = [self._wait_finished(s) for s in running]
+        try:
+            if waits:
+                await asyncio.wait_for(asyncio.gather(*waits), grace + EOF_AFTER_EXIT_S + 2)
+        except TimeoutError:
+            log.error("sessions %s did not end after SIGKILL; exiting anyway",
+                      [s.name for s in running if s.running])
+        self._stopped.set()
+
+    async def _close(self) -> None:
+        # Give queued replies (the shutdown reply itself) a moment to leave.
+        await asyncio.sleep(0.05)
+        for task in list(self._tasks):
+            task.cancel()
+        for session in self.sessions.values():
+            session.close_master()
+        assert self._ctx is not None
+        self._ctx.destroy(linger=0)
+        for path in (self.endpoints.control, self.endpoints.publish):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path.removeprefix("ipc://"))
+        self.lock.release()
+        log.info("daemon stopped")
+
+    def _on_stop_signal(self, signum: int) -> None:
+        log.info("received %s", signal.Signals(signum).name)
+        self.request_stop(self.config.kill_grace_s)
+
+    def _spawn_task(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("internal task failed: %r\n%s", exc,
+                      "".join(traceback.format_exception(exc)))
+
+    # -- requests --------------------------------------------------------------------------------
+
+    async def _serve_control(self) -> None:
+        assert self._control is not None
+        while True:
+            frames = await self._control.recv_multipart()
+            try:
+                self._handle(frames)
+            except Exception as e:  # never let one message end the loop
+                log.error("unexpected error handling a message: %r", e)
+
+    def _handle(self, frames: list[bytes]) -> None:
+        peer, rest = frames[0], frames[1:]
+        # A REQ client puts an empty delimiter frame before the body; answer in kind.
+        route = [peer, b""] if rest and rest[0] == b"" else [peer]
+        if len(route) == 2:
+            rest = rest[1:]
+        msgid: int | None = None
+        try:
+            request = envelope.decode_request(rest)
+            msgid = request.id
+            if self.stopping and request.op not in ("hello", "list", "info", "read", "events"):
+                raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
+            message = ops.decode(request.op, request.params)
+            result = handlers.OPS[request.op](self, message, peer)
+        except ProtocolError as e:
+            msgid = msgid if msgid is not None else e.request_id
+            log.debug("peer=%s request=%s error=%s: %s", peer.hex(), msgid, e.code, e.message)
+            self._reply(route, msgid, error=e)
+            return
+        except Exception as e:
+            self._reply(route, msgid, error=self._internal(e))
+            return
+        if inspect.isawaitable(result):
+            self._spawn_task(self._reply_later(route, msgid, result))
+        else:
+            self._reply(route, msgid, result)
+
+    async def _reply_later(self, route: list[bytes], msgid: int | None,
+                           result: Awaitable[dict[str, Any]]) -> None:
+        try:
+            value = await result
+        except ProtocolError as e:
+            self._reply(route, msgid, error=e)
+        except Exception as e:
+            self._reply(route, msgid, error=self._internal(e))
+        else:
+            self._reply(route, msgid, value)
+
+    def _internal(self, exc: BaseException) -> ProtocolError:
+        log.error("internal error: %r\n%s", exc, "".join(traceback.format_exception(exc)))
+        return ProtocolError(ErrorCode.INTERNAL, f"internal error in the daemon: {exc!r} "
+                             "(details in the daemon's log)")
+
+    def _reply(self, route: list[bytes], msgid: int | None, result: dict[str, Any] | None = None,
+               error: ProtocolError | None = None) -> None:
+        assert self._control_send is not None
+        frames = route + envelope.encode_reply(msgid, result, error)
+        try:
+            self._control_send.send_multipart(frames, flags=zmq.NOBLOCK)
+        except zmq.Again:
+            log.warning("peer=%s is not reading its replies: dropped reply id=%s",
+                        route[0].hex(), msgid)
+        except zmq.ZMQError as e:
+            log.info("peer=%s gone before its reply id=%s (%s)", route[0].hex(), msgid, e)
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    async def _serve_subscriptions(self) -> None:
+        """Read subscribe/unsubscribe messages; answer sync probes so a subscriber knows when its
+        subscriptions are in effect."""
+        assert self._publish is not None and self._publish_send is not None
+        while True:
+            message = await self._publish.recv()
+            if message[:1] == b"\x01" and message[1:].startswith(pubsub.SYNC_PREFIX):
+                self._publish_send.send_multipart([message[1:], b""], flags=zmq.NOBLOCK)
+
+    def publish(self, frames: list[bytes]) -> None:
+        """Send to every matching subscriber; a subscriber whose queue is full misses this one
+        (ZeroMQ drops for it alone) and finds the gap by offset or sequence number."""
+        if self._publish_send is not None:
+            with contextlib.suppress(zmq.Again):
+                self._publish_send.send_multipart(frames, flags=zmq.NOBLOCK)
+
+    def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
+        event = self.events.record(type_, **fields)
+        self.publish(pubsub.event_frames(event))
+        return event
+
+    def _schedule_heartbeat(self) -> None:
+        assert self._loop is not None
+        self._loop.call_later(self.config.heartbeat_interval_s, self._heartbeat)
+
+    def _heartbeat(self) -> None:
+        running = sum(s.running for s in self.sessions.values())
+        self.publish(pubsub.event_frames(self.events.heartbeat(sessions=len(self.sessions),
+                                                               running=running)))
+        if not self._stopped.is_set():
+            self._schedule_heartbeat()
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def get(self, name: str) -> Session:
+        session = self.sessions.get(name)
+        if session is None:
+            raise ProtocolError(ErrorCode.NO_SUCH_SESSION,
+                                f"no session named {name!r} (ptyd ls lists sessions)",
+                                {"session": name})
+        return session
+
+    def get_running(self, name: str) -> Session:
+        session = self.get(name)
+        if not session.running:
+            raise ProtocolError(ErrorCode.SESSION_EXITED, f"session {name!r} has exited",
+                                {"session": name, **_exit_fields(session)})
+        return session
+
+    def next_name(self) -> str:
+        """The lowest free number, as tmux names sessions."""
+        n = 1
+        while str(n) in self.sessions:
+            n += 1
+        return str(n)
+
+    def add_session(self, session: Session) -> None:
+        assert self._loop is not None
+        self.sessions[session.name] = session
+        self._loop.add_reader(session.master_fd, self._on_readable, session)
+
+    def remove_session(self, session: Session) -> None:
+        del self.sessions[session.name]
+        session.cancel_timers()
+        session.close_master()
+
+    def _on_readable(self, session: Session) -> None:
+        try:
+            data, at_eof = session.read_available()
+        except OSError as e:
+            log.error("session=%s read failed: %s", session.name, e)
+            data, at_eof = b"", True
+        if data:
+            offset = session.scrollback.append(data)
+            self.publish(pubsub.output_frames(session.name, session.epoch, offset, data))
+        if at_eof:
+            self._on_eof(session)
+
+    def _on_eof(self, session: Session) -> None:
+        assert self._loop is not None
+        self._loop.remove_reader(session.master_fd)
+        self._loop.remove_writer(session.master_fd)
+        session.eof = True
+        if session.reaped or session.try_reap():
+            self._finish(session)
+        else:
+            self._poll_reap(session)
+
+    def _poll_reap(self, session: Session) -> None:
+        """The PTY hung up but the child is not reaped yet (SIGCHLD pending or the leader is
+        still alive without its terminal): look again shortly."""
+        assert self._loop is not None
+        if session.finished:
+            return
+        if session.try_reap():
+            self._finish(session)
+            return
+        session.timers.append(self._loop.call_later(REAP_POLL_S, self._poll_reap, session))
+
+    def _on_sigchld(self) -> None:
+        for session in list(self.sessions.values()):
+            if not session.reaped and session.try_reap():
+                self._on_reaped(session)
+
+    def _on_reaped(self, session: Session) -> None:
+        assert self._loop is not None
+        if session.eof:
+            self._finish(session)
+            return
+        # The child is gone; its last output may still sit in the PTY. Drain what is there
+        # now, and give the terminal a moment to hang up before giving up on it.
+        self._on_readable(session)
+        if not session.finished and not session.eof:
+            session.timers.append(self._loop.call_later(EOF_AFTER_EXIT_S, self._give_up_eof,
+                                                        session))
+
+    def _give_up_eof(self, session: Session) -> None:
+        if not session.eof and session.master_fd >= 0:
+            log.info("session=%s child exited but its terminal is still held open "
+                     "(a background process?); closing it", session.name)
+            self._on_readable(session)
+            if not session.eof:
+                self._on_eof(session)
+
+    def _finish(self, session: Session) -> None:
+        if session.finished:
+            return
+        session.finished = True
+        session.exited_at = time.time()
+        session.ended_mono = time.monotonic()
+        session.cancel_timers()
+        session.close_master()
+        status = session.exit_status
+        log.info("session=%s exited code=%s signal=%s after=%.1fs", session.name,
+                 status.code if status else None, status.signal if status else None,
+                 session.duration)
+        self.emit("session.exited", session=session.name, **_exit_fields(session),
+                  duration=round(session.duration, 3))
+        for waiter in session.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        session.waiters.clear()
+
+    async def _wait_finished(self, session: Session) -> None:
+        if session.finished:
+            return
+        assert self._loop is not None
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        session.waiters.append(waiter)
+        await waiter
+
+    async def wait_finished(self, session: Session, timeout: float | None) -> bool:
+        """Park until the session exits or the timeout passes; True if it exited."""
+        if session.finished:
+            return True
+        if self.pending_waits >= self.config.max_pending_waits:
+            raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
+                                f"too many pending waits ({self.config.max_pending_waits})",
+                                {"limit": "max_pending_waits"})
+        self.pending_waits += 1
+        try:
+            await asyncio.wait_for(self._wait_finished(session), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.pending_waits -= 1
+
+    def write_input(self, session: Session, data: bytes) -> None:
+        assert self._loop is not None
+        was_empty = not session.pending_input
+        session.queue_input(data)
+        if was_empty and not session.flush_input():
+            # The program is not reading its terminal: finish the write when it can take more.
+            self._loop.add_writer(session.master_fd, self._on_writable, session)
+
+    def _on_writable(self, session: Session) -> None:
+        assert self._loop is not None
+        if session.flush_input():
+            self._loop.remove_writer(session.master_fd)
+
+    def terminate(self, session: Session, signum: int, grace: float) -> None:
+        """Send `signum` to the session's process group, then SIGKILL after `grace` seconds."""
+        assert self._loop is not None
+        if not session.running:
+            return
+        try:
+            session.send_signal(signum, group=True)
+        except ProcessLookupError:
+            return
+        session.timers.append(self._loop.call_later(grace, self._force_kill, session))
+
+    def _force_kill(self, session: Session) -> None:
+        if session.running and not session.reaped:
+            log.info("session=%s did not exit in time: SIGKILL", session.name)
+            with contextlib.suppress(ProcessLookupError):
+                session.send_signal(signal.SIGKILL, group=True)
+
+
+def _exit_fields(session: Session) -> dict[str, Any]:
+    status = session.exit_status
+    return {"exit_code": status.code if status else None,
+            "exit_signal": status.signal if status else None}
+
+
+def _raise_fd_limit() -> None:
+    """Each session holds a PTY master; hundreds of agents need more than the usual 1024 fds."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -1,0 +1,220 @@
+"""One program running under a PTY, as the daemon holds it.
+
+A session is plain state plus its PTY master fd and child pid, nothing more: whether the child
+was spawned here or inherited from a predecessor daemon, it is driven the same way, which is
+what lets a session be serialized, handed over and adopted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+import signal
+import struct
+import termios
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .scrollback import Scrollback
+
+READ_CHUNK_BYTES = 64 << 10
+READS_PER_WAKEUP = 4
+"""Reads per readable callback: coalesces a fast producer's ~4 kB tty reads into one published
+chunk, while bounding how long one busy session holds the loop from the others."""
+
+MAX_PENDING_INPUT_BYTES = 4 << 20
+"""Input queued for a program that is not reading its terminal; past this, input is refused."""
+
+EOF_AFTER_EXIT_S = 2.0
+"""How long to wait for the PTY to hang up after the child was reaped (a grandchild may still
+hold the terminal); past this the session is declared exited anyway and the master closed."""
+
+
+@dataclass
+class ExitStatus:
+    code: int | None
+    signal: int | None
+
+    @classmethod
+    def from_wait_status(cls, status: int) -> ExitStatus:
+        if os.WIFSIGNALED(status):
+            return cls(None, os.WTERMSIG(status))
+        return cls(os.WEXITSTATUS(status), None)
+
+    @property
+    def shell_code(self) -> int:
+        """The code a shell would report: 128+N for a killing signal N."""
+        return 128 + self.signal if self.signal is not None else (self.code or 0)
+
+
+@dataclass(eq=False)
+class Session:
+    name: str
+    argv: list[str]
+    cwd: str
+    pid: int
+    master_fd: int
+    cols: int
+    rows: int
+    scrollback: Scrollback
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    epoch: int = field(default_factory=lambda: secrets.randbits(63))
+    created: float = field(default_factory=time.time)
+    started_mono: float = field(default_factory=time.monotonic)
+    exit_status: ExitStatus | None = None
+    exited_at: float | None = None
+    ended_mono: float | None = None
+    reaped: bool = False
+    eof: bool = False
+    finished: bool = False  # reaped and output drained (or given up on): the session has exited
+    waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
+    pending_input: deque[memoryview] = field(default_factory=deque, repr=False)
+    pending_input_bytes: int = 0
+    timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return not self.finished
+
+    @property
+    def status(self) -> str:
+        return "running" if self.running else "exited"
+
+    @property
+    def duration(self) -> float:
+        end = self.ended_mono if self.ended_mono is not None else time.monotonic()
+        return end - self.started_mono
+
+    def describe(self) -> dict[str, Any]:
+        """The session as `list` and `info` report it (see docs/protocol.md)."""
+        ring = self.scrollback
+        exit_ = self.exit_status
+        return {
+            "name": self.name,
+            "argv": self.argv,
+            "cwd": self.cwd,
+            "pid": self.pid,
+            "status": self.status,
+            "cols": self.cols,
+            "rows": self.rows,
+            "epoch": self.epoch,
+            "created": self.created,
+            "duration": round(self.duration, 3),
+            "base": ring.base,
+            "end": ring.end,
+            "scrollback_bytes": ring.capacity,
+            "exit_code": exit_.code if exit_ else None,
+            "exit_signal": exit_.signal if exit_ else None,
+            "exited_at": self.exited_at,
+        }
+
+    # -- the terminal ------------------------------------------------------------------------
+
+    def read_available(self) -> tuple[bytes, bool]:
+        """Drain what the PTY has ready, up to READS_PER_WAKEUP reads: (data, at_eof)."""
+        parts: list[bytes] = []
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(self.master_fd, READ_CHUNK_BYTES)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                # Linux reports the slave side hanging up (every holder closed it, or the
+                # session leader exited) as EIO on the master: that is end-of-output.
+                if e.errno in (errno.EIO, errno.EBADF):
+                    return b"".join(parts), True
+                raise
+            if not data:
+                return b"".join(parts), True
+            parts.append(data)
+            if len(data) < READ_CHUNK_BYTES // 16:
+                break  # a small read means the buffer is drained; don't spin on EAGAIN
+        return b"".join(parts), False
+
+    def queue_input(self, data: bytes) -> None:
+        self.pending_input.append(memoryview(data))
+        self.pending_input_bytes += len(data)
+
+    def flush_input(self) -> bool:
+        """Write queued input without blocking; True when the queue is empty."""
+        while self.pending_input:
+            chunk = self.pending_input[0]
+            try:
+                written = os.write(self.master_fd, chunk)
+            except BlockingIOError:
+                return False
+            except OSError:
+                # The terminal is gone (child exited): queued input has nowhere to go.
+                self.pending_input.clear()
+                self.pending_input_bytes = 0
+                return True
+            self.pending_input_bytes -= written
+            if written == len(chunk):
+                self.pending_input.popleft()
+            else:
+                self.pending_input[0] = chunk[written:]
+                return False
+        return True
+
+    def set_size(self, cols: int, rows: int) -> None:
+        """TIOCSWINSZ on the master: the kernel sends SIGWINCH to the foreground process group
+        only if the size actually changed."""
+        fcntl.ioctl(self.master_fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.cols, self.rows = cols, rows
+
+    def send_signal(self, signum: int, group: bool) -> None:
+        if self.reaped:
+            return
+        if group:
+            try:
+                os.killpg(self.pid, signum)  # the child is a session and group leader
+                return
+            except ProcessLookupError:
+                pass
+        os.kill(self.pid, signum)
+
+    def try_reap(self) -> bool:
+        """waitpid without blocking; True if the child was reaped now."""
+        if self.reaped:
+            return False
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            # Not our child any more (reaped elsewhere): record an unknown exit.
+            pid, status = self.pid, -1
+        if pid == 0:
+            return False
+        self.reaped = True
+        self.exit_status = ExitStatus(None, None) if status == -1 else \
+            ExitStatus.from_wait_status(status)
+        return True
+
+    def cancel_timers(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+
+    def close_master(self) -> None:
+        if self.master_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.master_fd)
+            self.master_fd = -1
+
+
+def signal_name(signum: int | None) -> str | None:
+    if signum is None:
+        return None
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return str(signum)
+
+
+Callback = Callable[[], None]

@@ -1,0 +1,80 @@
+"""Start a program under a new PTY with pexpect, and hand back just its pid and master fd.
+
+pexpect (through ptyprocess) forks with the PTY as the child's controlling terminal, makes the
+child a session leader, closes every other fd in it, and reports a failed exec back to us
+through a pipe, so a missing program is an error here and never a half-made session. We keep
+only (pid, fd): the pexpect object is released so that nothing but the daemon's event loop
+touches the fd, and so an inherited session (after an upgrade) is driven exactly like a new one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pexpect
+
+# Variables that would make a program believe it runs inside another multiplexer or terminal
+# (Claude Code turns on kitty keyboard protocols when TMUX or TERM_PROGRAM says so), or that
+# belong to the daemon's own service manager and must not leak into agents.
+SCRUBBED_ENV = frozenset({
+    "TMUX", "TMUX_PANE", "STY", "WINDOW", "TERM_PROGRAM", "TERM_PROGRAM_VERSION",
+    "TERM_SESSION_ID", "KITTY_WINDOW_ID", "KITTY_PID", "KITTY_PUBLIC_KEY", "WEZTERM_PANE",
+    "WEZTERM_UNIX_SOCKET", "ITERM_SESSION_ID", "WT_SESSION", "ALACRITTY_WINDOW_ID",
+    "COLUMNS", "LINES", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "NOTIFY_SOCKET",
+    "WATCHDOG_PID", "WATCHDOG_USEC", "INVOCATION_ID", "JOURNAL_STREAM",
+})
+TERM = "xterm-256color"
+
+
+class SpawnError(Exception):
+    """The program could not be started; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Spawned:
+    pid: int
+    master_fd: int
+
+
+def child_env(base: Mapping[str, str], session: str, runtime_dir: str) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
+    env["TERM"] = TERM
+    env["PTYD_SESSION"] = session
+    env["PTYD_DIR"] = runtime_dir
+    return env
+
+
+def _restore_signals() -> None:
+    """Run in the child before exec: Python ignores SIGPIPE and SIGXFSZ, and an ignored
+    signal survives exec; `yes | head` in an agent's shell must behave as in a terminal."""
+    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int) -> Spawned:
+    if not os.path.isdir(cwd):
+        raise SpawnError(f"working directory {cwd!r} does not exist or is not a directory")
+    program = argv[0]
+    if os.sep not in program and shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        raise SpawnError(f"program {program!r} not found in PATH")
+    if os.sep in program:
+        path = program if os.path.isabs(program) else os.path.join(cwd, program)
+        if not os.path.isfile(path) or not os.access(path, os.X_OK):
+            raise SpawnError(f"program {program!r} does not exist or is not executable")
+    try:
+        child = pexpect.spawn(program, argv[1:], cwd=cwd, env=env, dimensions=(rows, cols),
+                              echo=True, preexec_fn=_restore_signals, use_poll=True)
+    except (pexpect.ExceptionPexpect, OSError) as e:
+        raise SpawnError(f"cannot start {program!r}: {e}") from None
+    # Keep a private, close-on-exec duplicate of the master, then release pexpect's copy;
+    # mark its PtyProcess closed so its finalizer neither closes our PTY nor kills the child.
+    master_fd = os.dup(child.child_fd)
+    child.ptyproc.fileobj.close()
+    child.ptyproc.closed = True
+    child.closed = True
+    os.set_blocking(master_fd, False)
+    return Spawned(child.pid, master_fd)

@@ -1,0 +1,56 @@
+"""Error codes of the wire protocol and the exception that carries one.
+
+Codes are stable strings: clients branch on them, people read the message. New codes may be
+added (additively); a client treats an unknown code like `internal`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+
+class ErrorCode(enum.StrEnum):
+    BAD_REQUEST = "bad_request"
+    """The request could not be decoded or a field has the wrong type, size or range."""
+    UNSUPPORTED_VERSION = "unsupported_version"
+    """The envelope names a protocol major version this daemon does not speak."""
+    UNKNOWN_OP = "unknown_op"
+    """The op is not one this daemon knows (check `hello`'s `ops`)."""
+    LIMIT_EXCEEDED = "limit_exceeded"
+    """A size, count or rate limit was reached; `data` names the limit."""
+    NO_SUCH_SESSION = "no_such_session"
+    SESSION_EXISTS = "session_exists"
+    SESSION_EXITED = "session_exited"
+    """The op needs a running session (input, resize, signal) and this one has exited."""
+    SESSION_RUNNING = "session_running"
+    """The op needs an exited session (remove without force) and this one still runs."""
+    RANGE_EVICTED = "range_evicted"
+    """The asked offset is older than the scrollback still holds; `data` has `base` and `end`."""
+    SPAWN_FAILED = "spawn_failed"
+    """The program could not be started (not found, not executable, bad cwd)."""
+    SHUTTING_DOWN = "shutting_down"
+    """The daemon is stopping and takes no new work."""
+    INTERNAL = "internal"
+    """A bug in the daemon: the request failed, the daemon goes on serving."""
+
+
+class ProtocolError(Exception):
+    """An error as it travels on the wire: a stable code, a human message, optional data."""
+
+    def __init__(self, code: ErrorCode | str, message: str, data: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.code = str(code)
+        self.message = message
+        self.data = data
+        self.request_id: int | None = None  # set when the failing request's id is known
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "data": self.data}
+
+    def __repr__(self) -> str:
+        return f"ProtocolError({self.code!r}, {self.message!r}, {self.data!r})"
+
+
+def bad_request(message: str, **data: Any) -> ProtocolError:
+    return ProtocolError(ErrorCode.BAD_REQUEST, message, data or None)

@@ -1,0 +1,242 @@
+"""Typed parameters of every control operation, decoded and validated from the wire.
+
+Each op has a frozen dataclass and a decoder `decode(op, params)` that returns it or raises
+ProtocolError(bad_request). The daemon's handlers receive only validated objects.
+"""
+
+from __future__ import annotations
+
+import signal as _signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ErrorCode, ProtocolError, bad_request
+from .fields import Params
+from .limits import (
+    DEFAULT_KILL_GRACE_S,
+    MAX_ARGV_ITEMS,
+    MAX_COLS,
+    MAX_ENV_ITEMS,
+    MAX_EVENTS_PER_READ,
+    MAX_INPUT_BYTES,
+    MAX_READ_BYTES,
+    MAX_ROWS,
+    MAX_SCROLLBACK_BYTES,
+    MAX_WAIT_S,
+    MIN_SCROLLBACK_BYTES,
+    MIN_SIZE,
+)
+
+U64 = 2**64 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    client: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    argv: tuple[str, ...]
+    name: str | None = None
+    cwd: str | None = None
+    env: dict[str, str] | None = None
+    cols: int | None = None
+    rows: int | None = None
+    scrollback_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class List:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    session: str
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    session: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    session: str
+    cols: int
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    session: str
+    signal: int
+    group: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Kill:
+    session: str
+    signal: int = _signal.SIGTERM
+    grace: float = DEFAULT_KILL_GRACE_S
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    session: str
+    offset: int | None = None
+    max_bytes: int | None = None
+    clamp: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    session: str
+    timeout: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Remove:
+    session: str
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    grace: float = DEFAULT_KILL_GRACE_S
+
+
+@dataclass(frozen=True, slots=True)
+class Events:
+    since: int
+    max: int = MAX_EVENTS_PER_READ
+
+
+def parse_signal(value: Any) -> int:
+    """'TERM', 'SIGTERM', 'term' or 15 -> 15; anything else is a bad request."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value in _signal.valid_signals() and value > 0:
+            return int(value)
+    elif isinstance(value, str):
+        upper = value.upper()
+        name = upper if upper.startswith("SIG") else "SIG" + upper
+        member = _signal.Signals.__members__.get(name)
+        if member is not None:
+            return int(member)
+        if upper.isdigit():
+            return parse_signal(int(upper))
+    raise bad_request(f"unknown signal {value!r} (use a name such as TERM, INT, HUP, or a number)",
+                      param="signal")
+
+
+def _size(p: Params, required: bool) -> tuple[int | None, int | None]:
+    cols = p.integer("cols", lo=MIN_SIZE, hi=MAX_COLS, required=required)
+    rows = p.integer("rows", lo=MIN_SIZE, hi=MAX_ROWS, required=required)
+    if (cols is None) != (rows is None):
+        raise bad_request(f"{p.op}: give both 'cols' and 'rows', or neither")
+    return cols, rows
+
+
+def _hello(p: Params) -> Hello:
+    return Hello(p.text("client", max_bytes=256))
+
+
+def _spawn(p: Params) -> Spawn:
+    argv = p.text_list("argv", max_items=MAX_ARGV_ITEMS, required=True, nonempty=True)
+    assert argv is not None
+    if not argv[0]:
+        raise bad_request("spawn: argv[0] (the program) must not be empty", param="argv")
+    cols, rows = _size(p, required=False)
+    return Spawn(
+        argv=tuple(argv),
+        name=p.name("name", required=False),
+        cwd=p.text("cwd", nonempty=True),
+        env=p.text_map("env", max_items=MAX_ENV_ITEMS),
+        cols=cols,
+        rows=rows,
+        scrollback_bytes=p.integer("scrollback_bytes", lo=MIN_SCROLLBACK_BYTES,
+                               hi=MAX_SCROLLBACK_BYTES),
+    )
+
+
+def _session(p: Params) -> str:
+    name = p.name("session")
+    assert name is not None
+    return name
+
+
+def _input(p: Params) -> Input:
+    data = p.binary("data", required=True, max_bytes=MAX_INPUT_BYTES)
+    assert data is not None
+    return Input(_session(p), data)
+
+
+def _resize(p: Params) -> Resize:
+    session = _session(p)
+    cols, rows = _size(p, required=True)
+    assert cols is not None and rows is not None
+    return Resize(session, cols, rows)
+
+
+def _signal_op(p: Params) -> Signal:
+    session = _session(p)
+    return Signal(session, parse_signal(p.raw("signal", True)), p.flag("group"))
+
+
+def _kill(p: Params) -> Kill:
+    session = _session(p)
+    sig = p.raw("signal", False)
+    grace = p.number("grace", lo=0, hi=MAX_WAIT_S)
+    return Kill(session, _signal.SIGTERM if sig is None else parse_signal(sig),
+                DEFAULT_KILL_GRACE_S if grace is None else grace)
+
+
+def _read(p: Params) -> Read:
+    return Read(_session(p), p.integer("offset", lo=0, hi=U64),
+                p.integer("max_bytes", lo=1, hi=MAX_READ_BYTES), p.flag("clamp"))
+
+
+def _wait(p: Params) -> Wait:
+    return Wait(_session(p), p.number("timeout", lo=0, hi=MAX_WAIT_S))
+
+
+def _shutdown(p: Params) -> Shutdown:
+    grace = p.number("grace", lo=0, hi=MAX_WAIT_S)
+    return Shutdown(DEFAULT_KILL_GRACE_S if grace is None else grace)
+
+
+def _events(p: Params) -> Events:
+    since = p.integer("since", lo=0, hi=U64, required=True)
+    assert since is not None
+    return Events(since, p.integer("max", lo=1, hi=MAX_EVENTS_PER_READ) or MAX_EVENTS_PER_READ)
+
+
+DECODERS: dict[str, Callable[[Params], Any]] = {
+    "hello": _hello,
+    "spawn": _spawn,
+    "list": lambda p: List(),
+    "info": lambda p: Info(_session(p)),
+    "input": _input,
+    "resize": _resize,
+    "signal": _signal_op,
+    "kill": _kill,
+    "read": _read,
+    "wait": _wait,
+    "remove": lambda p: Remove(_session(p), p.flag("force")),
+    "shutdown": _shutdown,
+    "events": _events,
+}
+
+
+def decode(op: str, params: dict[str, Any]) -> Any:
+    """Validate `params` for `op` into its typed object, refusing unknown params."""
+    decoder = DECODERS.get(op)
+    if decoder is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_OP, f"unknown op {op!r}", {"op": op})
+    p = Params(op, params)
+    message = decoder(p)
+    p.done()
+    return message

@@ -1,0 +1,87 @@
+"""The publish side: topics and frames of what the daemon's XPUB socket sends.
+
+Output of a session (3 frames):
+    topic   b"out:" + name + b"\\0"     subscribe to b"out:" for every session
+    header  msgpack {"session", "epoch", "offset"}   offset = absolute offset of data[0]
+    data    the raw bytes the program wrote
+
+Events (2 frames):
+    topic   b"evt\\0"
+    body    msgpack {"type", "seq", "boot", "time", ...}
+
+Subscription sync: a subscriber that subscribes to b"sync:" + token gets one message on that
+topic once every subscription it sent before has reached the daemon, so it can then read a
+snapshot knowing nothing published afterwards will pass it by.
+
+The terminating NUL keeps prefix matching exact: "out:a1\\0" does not match session "a10".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .envelope import pack, unpack
+from .errors import bad_request
+
+OUTPUT_PREFIX = b"out:"
+EVENT_TOPIC = b"evt\x00"
+SYNC_PREFIX = b"sync:"
+
+
+def output_topic(session: str) -> bytes:
+    return OUTPUT_PREFIX + session.encode() + b"\x00"
+
+
+def output_frames(session: str, epoch: int, offset: int, data: bytes) -> list[bytes]:
+    header = pack({"session": session, "epoch": epoch, "offset": offset})
+    return [output_topic(session), header, data]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChunk:
+    session: str
+    epoch: int
+    offset: int
+    data: bytes
+
+    @property
+    def end(self) -> int:
+        return self.offset + len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    type: str
+    seq: int
+    boot: str
+    time: float
+    fields: dict[str, Any]
+
+
+def event_frames(body: dict[str, Any]) -> list[bytes]:
+    return [EVENT_TOPIC, pack(body)]
+
+
+def decode_published(frames: list[bytes]) -> OutputChunk | Event | None:
+    """Client side: decode one published message; None for a topic this version does not know
+    (sync replies, or message kinds added later, which old clients must skip)."""
+    if not frames:
+        raise bad_request("empty published message")
+    topic = frames[0]
+    if topic.startswith(OUTPUT_PREFIX) and len(frames) == 3:
+        header = unpack(frames[1], 1 << 16)
+        if not isinstance(header, dict):
+            raise bad_request("output header must be a map")
+        session, epoch, offset = header.get("session"), header.get("epoch"), header.get("offset")
+        if not (isinstance(session, str) and isinstance(epoch, int) and isinstance(offset, int)):
+            raise bad_request("output header needs session, epoch and offset")
+        return OutputChunk(session, epoch, offset, frames[2])
+    if topic == EVENT_TOPIC and len(frames) == 2:
+        body = unpack(frames[1], 1 << 20)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise bad_request("event body must be a map with a type")
+        fields = {k: v for k, v in body.items() if k not in ("type", "seq", "boot", "time")}
+        return Event(body["type"], int(body.get("seq", 0)), str(body.get("boot", "")),
+                     float(body.get("time", 0.0)), fields)
+    return None
