@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-sessions", type=int, default=limits.MAX_SESSIONS)
     parser.add_argument("--kill-grace", type=float, default=limits.DEFAULT_KILL_GRACE_S,
                         metavar="SECONDS", help="SIGTERM/SIGHUP to SIGKILL delay on shutdown")
+    parser.add_argument("--publish-hwm", type=int, default=1000, metavar="MESSAGES",
+                        help="output messages queued per subscriber before dropping for it")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
 
@@ -46,7 +48,7 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     config = DaemonConfig(runtime_dir=directory.absolute(), scrollback_bytes=args.scrollback,
                           max_sessions=args.max_sessions, kill_grace_s=args.kill_grace,
-                          log_level=args.log_level)
+                          publish_hwm=args.publish_hwm, log_level=args.log_level)
     daemon = Daemon(config)
     try:
         daemon.prepare()

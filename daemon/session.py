@@ -25,9 +25,10 @@ from typing import Any
 from .scrollback import Scrollback
 
 READ_CHUNK_BYTES = 64 << 10
-READS_PER_WAKEUP = 4
-"""Reads per readable callback: coalesces a fast producer's ~4 kB tty reads into one published
-chunk, while bounding how long one busy session holds the loop from the others."""
+READS_PER_WAKEUP = 16
+"""Reads per readable callback. A tty hands out at most ~4 kB per read however much is asked,
+so a fast producer's reads are coalesced into one published chunk of up to ~64 kB (fewer,
+larger messages); the bound keeps one busy session from holding the loop from the others."""
 
 MAX_PENDING_INPUT_BYTES = 4 << 20
 """Input queued for a program that is not reading its terminal; past this, input is refused."""
@@ -134,8 +135,6 @@ class Session:
             if not data:
                 return b"".join(parts), True
             parts.append(data)
-            if len(data) < READ_CHUNK_BYTES // 16:
-                break  # a small read means the buffer is drained; don't spin on EAGAIN
         return b"".join(parts), False
 
     def queue_input(self, data: bytes) -> None:

@@ -1,0 +1,163 @@
+"""Shared test fixtures: a real daemon per test, real clients, the agent stand-ins in tests/agents.
+
+Everything here is real: the daemon is `python -m ptyd serve` in its own process, on ipc
+sockets in a fresh private directory; waiting is always on a condition with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ptyd.client import Client, DaemonNotRunning
+
+AGENTS = Path(__file__).parent / "agents"
+PYTHON = sys.executable
+
+
+def agent(name: str, *args: str) -> list[str]:
+    """argv running one of the stand-in programs under tests/agents."""
+    return [PYTHON, str(AGENTS / f"{name}.py"), *args]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01,
+               message: str = "condition") -> Any:
+    """Poll `predicate` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def short_tempdir() -> Path:
+    """ipc socket paths must fit in sun_path (107 bytes): pytest's tmp_path can be too long."""
+    return Path(tempfile.mkdtemp(prefix="ptyd-t-", dir="/tmp"))
+
+
+@dataclass
+class DaemonProcess:
+    dir: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self, **kw: Any) -> Client:
+        return Client(self.dir, **kw)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def cli(self, *args: str, input: bytes | None = None, timeout: float = 30,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_cli("--dir", str(self.dir), *args, input=input, timeout=timeout, env=env)
+
+
+def run_cli(*args: str, input: bytes | None = None, timeout: float = 30,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([PYTHON, "-m", "ptyd", *args], input=input, capture_output=True,
+                          timeout=timeout, env=env)
+    return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                       proc.stdout.decode(errors="replace"),
+                                       proc.stderr.decode(errors="replace"))
+
+
+def start_daemon(directory: Path, *extra: str) -> DaemonProcess:
+    directory.mkdir(mode=0o700, exist_ok=True)
+    log_path = directory.parent / f"{directory.name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([PYTHON, "-m", "ptyd", "--dir", str(directory), "serve",
+                                 "--log-level", "debug", *extra],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    daemon = DaemonProcess(directory, proc, log_path)
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"daemon exited with {proc.returncode}:\n{daemon.log()}")
+        try:
+            with Client(directory, timeout=1):
+                return True
+        except DaemonNotRunning:
+            return False
+
+    wait_until(answers, 15, 0.02, "the daemon to answer")
+    return daemon
+
+
+def stop_daemon(daemon: DaemonProcess) -> int:
+    if daemon.proc.poll() is None:
+        try:
+            with daemon.client(timeout=5) as c:
+                c.shutdown(grace=2)
+        except Exception:
+            daemon.proc.send_signal(signal.SIGTERM)
+        try:
+            return daemon.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            daemon.proc.kill()
+            daemon.proc.wait()
+            pytest.fail(f"daemon did not stop:\n{daemon.log()}")
+    return daemon.proc.returncode
+
+
+@pytest.fixture
+def rundir() -> Iterator[Path]:
+    base = short_tempdir()
+    yield base / "run"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon(rundir: Path) -> Iterator[DaemonProcess]:
+    """A real daemon on a private runtime directory; asserts it shuts down cleanly."""
+    d = start_daemon(rundir)
+    yield d
+    code = stop_daemon(d)
+    assert code == 0, f"daemon exited with {code}:\n{d.log()}"
+    assert "Traceback" not in d.log(), d.log()
+
+
+@pytest.fixture
+def client(daemon: DaemonProcess) -> Iterator[Client]:
+    with daemon.client() as c:
+        yield c
+
+
+def screen_text(c: Client, name: str) -> str:
+    """All output of a session so far, decoded, for substring checks."""
+    info = c.info(name)
+    return bytes(c.read(name, info["base"], max_bytes=4 << 20)["data"]).decode(errors="replace")
+
+
+def wait_for_output(c: Client, name: str, text: str, timeout: float = 10.0) -> str:
+    return wait_until(lambda: text in (out := screen_text(c, name)) and out, timeout,
+                      message=f"{text!r} in session {name!r}")
+
+
+def zombies_of(pid: int) -> list[int]:
+    """Child processes of `pid` that are zombies (exited, never reaped)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] == "Z" and int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
