@@ -43,6 +43,7 @@ class Daemon:
     def __init__(self, config: DaemonConfig):
         self.config = config
         self.sessions: dict[str, Session] = {}
+        self._by_pid: dict[int, Session] = {}
         self.events = EventLog(EVENT_LOG_LEN)
         self.endpoints = Endpoints.in_dir(config.runtime_dir)
         self.lock = DaemonLock(config.runtime_dir)
@@ -293,10 +294,12 @@ class Daemon:
     def add_session(self, session: Session) -> None:
         assert self._loop is not None
         self.sessions[session.name] = session
+        self._by_pid[session.pid] = session
         self._loop.add_reader(session.master_fd, self._on_readable, session)
 
     def remove_session(self, session: Session) -> None:
         del self.sessions[session.name]
+        self._by_pid.pop(session.pid, None)
         session.cancel_timers()
         session.close_master()
 
@@ -334,9 +337,22 @@ class Daemon:
         session.timers.append(self._loop.call_later(REAP_POLL_S, self._poll_reap, session))
 
     def _on_sigchld(self) -> None:
-        for session in list(self.sessions.values()):
-            if not session.reaped and session.try_reap():
-                self._on_reaped(session)
+        """Reap every child that exited. The daemon's only children are sessions; a child we
+        do not know (a spawn whose exec failed after the fork) is reaped too, so no zombie is
+        ever left behind. Code in the daemon must not start other children it waits for."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            session = self._by_pid.pop(pid, None)
+            if session is None:
+                log.debug("reaped child pid=%d that belongs to no session", pid)
+                continue
+            session.set_reaped(status)
+            self._on_reaped(session)
 
     def _on_reaped(self, session: Session) -> None:
         assert self._loop is not None

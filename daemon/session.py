@@ -190,10 +190,14 @@ class Session:
             pid, status = self.pid, -1
         if pid == 0:
             return False
+        self.set_reaped(status)
+        return True
+
+    def set_reaped(self, status: int) -> None:
+        """Record the wait status (-1: unknown, the child was reaped elsewhere)."""
         self.reaped = True
         self.exit_status = ExitStatus(None, None) if status == -1 else \
             ExitStatus.from_wait_status(status)
-        return True
 
     def cancel_timers(self) -> None:
         for timer in self.timers:
