@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ptyd.client import BadRequest, Client, LimitExceeded, SpawnFailed, UnknownOp
 from ptyd.proto import VERSION_FRAME, decode_reply, encode_request
 from ptyd.proto.limits import MAX_INPUT_BYTES, MAX_REQUEST_BYTES
-from tests.conftest import DaemonProcess, agent, zombies_of
+from tests.conftest import DaemonProcess, zombies_of
 
 
 class RawPeer:
@@ -75,7 +75,7 @@ def test_error_reply_keeps_the_request_id_when_readable(raw: RawPeer) -> None:
 
 def test_oversized_request_is_refused(raw: RawPeer) -> None:
     big = body(0, 3, "input", {"session": "x", "data": b"a" * (MAX_REQUEST_BYTES + 10)})
-    msgid, error, _ = raw.ask([VERSION_FRAME, big])
+    _msgid, error, _ = raw.ask([VERSION_FRAME, big])
     assert error is not None and error["code"] == "limit_exceeded"
 
 
