@@ -257,4 +257,5 @@ class AsyncClient:
         """The session's output from `offset` (default: the oldest byte held), then live, with
         no gap and no duplicate; ends when the session exits (or at once if not `follow`).
         Bytes evicted before they were read come as one `Lost(offset, end)` marker."""
-        return aiter(OutputStream(self, session, offset, follow))
+        stream = OutputStream(self, session, offset, follow)
+        return aiter(stream)  # type: ignore[arg-type]  # events=False: only chunks and Lost

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -39,30 +39,48 @@ class Lost:
 
 
 Item = pubsub.OutputChunk | Lost
+Prepare = Callable[[], Awaitable[int | None]]
 
 
 class OutputStream:
-    def __init__(self, client: AsyncClient, session: str, offset: int | None, follow: bool):
+    """The iterator behind `AsyncClient.output`, with two hooks for richer consumers (attach):
+
+    `topics`: more topics to subscribe to before the sync probe; with `events=True`, events and
+    other messages on those topics are yielded too (as `pubsub.Event` / `pubsub.Message`).
+    `prepare`: awaited once the subscription is confirmed and before the backlog is read; it
+    may return the offset to start from (for example after registering a viewer).
+    """
+
+    def __init__(self, client: AsyncClient, session: str, offset: int | None, follow: bool, *,
+                 topics: tuple[bytes, ...] = (), events: bool = False,
+                 prepare: Prepare | None = None):
         self.client = client
         self.session = session
         self.offset = offset
         self.follow = follow
+        self.topics = topics
+        self.events = events
+        self.prepare = prepare
         self.epoch: int | None = None
         self.position: int | None = None
         """Offset one past the last byte delivered."""
 
-    def __aiter__(self) -> AsyncIterator[Item]:
+    def __aiter__(self) -> AsyncIterator[Item | pubsub.Event | pubsub.Message]:
         return self._run()
 
-    async def _run(self) -> AsyncIterator[Item]:
+    async def _run(self) -> AsyncIterator[Item | pubsub.Event | pubsub.Message]:
         sub = await self._subscribe() if self.follow else None
         try:
+            if self.prepare is not None:
+                start = await self.prepare()
+                if start is not None:
+                    self.offset = start
             async for item in self._backlog():
                 yield item
             if sub is None or self._exited:
                 return
-            async for item in self._live(sub):
-                yield item
+            async for message in self._live(sub):
+                yield message
         finally:
             if sub is not None:
                 sub.close(linger=0)
@@ -74,6 +92,8 @@ class OutputStream:
         sub.connect(self.client.endpoints.publish)
         sub.setsockopt(zmq.SUBSCRIBE, pubsub.output_topic(self.session))
         sub.setsockopt(zmq.SUBSCRIBE, pubsub.EVENT_TOPIC)
+        for topic in self.topics:
+            sub.setsockopt(zmq.SUBSCRIBE, topic)
         token = pubsub.SYNC_PREFIX + os.urandom(8).hex().encode()
         sub.setsockopt(zmq.SUBSCRIBE, token)
         try:
@@ -119,7 +139,8 @@ class OutputStream:
                 self._exited = reply["status"] == "exited"
                 return
 
-    async def _live(self, sub: zmq.asyncio.Socket) -> AsyncIterator[Item]:
+    async def _live(self, sub: zmq.asyncio.Socket
+                    ) -> AsyncIterator[Item | pubsub.Event | pubsub.Message]:
         assert self.position is not None
         while True:
             try:
@@ -142,7 +163,12 @@ class OutputStream:
                 data = message.data[self.position - message.offset:]
                 yield pubsub.OutputChunk(self.session, message.epoch, self.position, data)
                 self.position = message.end
+            elif isinstance(message, pubsub.Message):
+                if self.events:
+                    yield message
             elif isinstance(message, pubsub.Event):
+                if self.events and message.type != "heartbeat":
+                    yield message
                 if message.fields.get("session") != self.session:
                     continue
                 if message.type == "session.exited":

@@ -9,6 +9,12 @@ Events (2 frames):
     topic   b"evt\\0"
     body    msgpack {"type", "seq", "boot", "time", ...}
 
+Messages to one viewer (2 frames), e.g. a request to detach:
+    topic   b"viewer:" + viewer id + b"\0"   the viewer subscribes to its own topic; the daemon
+                                             sees the subscription, and its disappearance when
+                                             the viewer's connection closes (liveness)
+    body    msgpack {"type", ...}
+
 Subscription sync: a subscriber that subscribes to b"sync:" + token gets one message on that
 topic once every subscription it sent before has reached the daemon, so it can then read a
 snapshot knowing nothing published afterwards will pass it by.
@@ -27,6 +33,15 @@ from .errors import bad_request
 OUTPUT_PREFIX = b"out:"
 EVENT_TOPIC = b"evt\x00"
 SYNC_PREFIX = b"sync:"
+VIEWER_PREFIX = b"viewer:"
+
+
+def viewer_topic(viewer: str) -> bytes:
+    return VIEWER_PREFIX + viewer.encode() + b"\x00"
+
+
+def message_frames(topic: bytes, body: dict[str, Any]) -> list[bytes]:
+    return [topic, pack(body)]
 
 
 def output_topic(session: str) -> bytes:
@@ -51,6 +66,15 @@ class OutputChunk:
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """A message on a topic other than output and events (a viewer's own topic)."""
+
+    topic: bytes
+    type: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     type: str
     seq: int
@@ -63,7 +87,7 @@ def event_frames(body: dict[str, Any]) -> list[bytes]:
     return [EVENT_TOPIC, pack(body)]
 
 
-def decode_published(frames: list[bytes]) -> OutputChunk | Event | None:
+def decode_published(frames: list[bytes]) -> OutputChunk | Event | Message | None:
     """Client side: decode one published message; None for a topic this version does not know
     (sync replies, or message kinds added later, which old clients must skip)."""
     if not frames:
@@ -84,4 +108,9 @@ def decode_published(frames: list[bytes]) -> OutputChunk | Event | None:
         fields = {k: v for k, v in body.items() if k not in ("type", "seq", "boot", "time")}
         return Event(body["type"], int(body.get("seq", 0)), str(body.get("boot", "")),
                      float(body.get("time", 0.0)), fields)
+    if topic.startswith(VIEWER_PREFIX) and len(frames) == 2:
+        body = unpack(frames[1], 1 << 20)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            raise bad_request("viewer message body must be a map with a type")
+        return Message(topic, body["type"], {k: v for k, v in body.items() if k != "type"})
     return None
