@@ -28,12 +28,18 @@ from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
 from ptyd.proto.paths import Endpoints
 
 from . import ops as handlers
+from .agentstate import EXITED, IDLE, WORKING
 from .config import DaemonConfig
 from .eventlog import EventLog
 from .logs import log
 from .rundir import DaemonLock, ensure_private_dir, remove_stale_sockets
 from .session import EOF_AFTER_EXIT_S, Session
 from .version import installed_version
+from .viewers import Viewer, wanted_size
+
+REDRAW_RESTORE_S = 0.05
+"""How long the one-row-smaller size of a forced redraw lasts: long enough for the program to
+see it (a SIGWINCH pair read as one would show no change)."""
 
 REAP_POLL_S = 0.5
 """Fallback poll for a child whose PTY hung up but whose SIGCHLD we have not seen yet."""
@@ -44,6 +50,8 @@ class Daemon:
         self.config = config
         self.sessions: dict[str, Session] = {}
         self._by_pid: dict[int, Session] = {}
+        self._viewers: dict[str, Viewer] = {}
+        self.subscribed_viewers: set[str] = set()
         self.events = EventLog(EVENT_LOG_LEN)
         self.endpoints = Endpoints.in_dir(config.runtime_dir)
         self.lock = DaemonLock(config.runtime_dir)
@@ -243,6 +251,8 @@ class Daemon:
             message = await self._publish.recv()
             if message[:1] == b"\x01" and message[1:].startswith(pubsub.SYNC_PREFIX):
                 self._publish_send.send_multipart([message[1:], b""], flags=zmq.NOBLOCK)
+            else:
+                self._on_subscription(message)
 
     def publish(self, frames: list[bytes]) -> None:
         """Send to every matching subscriber; a subscriber whose queue is full misses this one
@@ -296,11 +306,23 @@ class Daemon:
         self.sessions[session.name] = session
         self._by_pid[session.pid] = session
         self._loop.add_reader(session.master_fd, self._on_readable, session)
+        if session.stderr_fd >= 0:
+            self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
 
     def remove_session(self, session: Session) -> None:
         del self.sessions[session.name]
         self._by_pid.pop(session.pid, None)
+        for viewer_id in session.viewers:
+            self._viewers.pop(viewer_id, None)
         session.cancel_timers()
+        self._close_fds(session)
+
+    def _close_fds(self, session: Session) -> None:
+        assert self._loop is not None
+        for fd in (session.master_fd, session.stderr_fd):
+            if fd >= 0:
+                self._loop.remove_reader(fd)
+                self._loop.remove_writer(fd)
         session.close_master()
 
     def _on_readable(self, session: Session) -> None:
@@ -312,8 +334,131 @@ class Daemon:
         if data:
             offset = session.scrollback.append(data)
             self.publish(pubsub.output_frames(session.name, session.epoch, offset, data))
+            session.term.feed(data, offset)
+            if session.agent is None:
+                self._note_activity(session)
         if at_eof:
             self._on_eof(session)
+
+    def _on_stderr(self, session: Session) -> None:
+        assert self._loop is not None and session.stderr_ring is not None
+        data, at_eof = session.read_stderr()
+        if data:
+            offset = session.stderr_ring.append(data)
+            self.publish(pubsub.stderr_frames(session.name, session.epoch, offset, data))
+        if at_eof:
+            self._loop.remove_reader(session.stderr_fd)
+            os.close(session.stderr_fd)
+            session.stderr_fd = -1
+
+    # -- agent state ---------------------------------------------------------------------------
+
+    def set_state(self, session: Session, state: str, reason: str) -> None:
+        if session.state == state or (session.finished and state != EXITED):
+            return
+        previous, session.state, session.state_since = session.state, state, time.time()
+        log.info("session=%s state=%s previous=%s reason=%s", session.name, state, previous,
+                 reason)
+        self.emit("session.state", session=session.name, state=state, previous=previous,
+                  reason=reason)
+        for states, waiter in session.waiters:
+            if (state in states or state == EXITED) and not waiter.done():
+                waiter.set_result(None)
+        session.waiters = [(st, w) for st, w in session.waiters if not w.done()]
+
+    def _note_activity(self, session: Session) -> None:
+        """Silence fallback for programs without hooks: output means working; quiet for
+        idle_after seconds means idle. One timer at most per session, armed only on output."""
+        assert self._loop is not None
+        session.last_output_mono = time.monotonic()
+        if session.state != WORKING:
+            self.set_state(session, WORKING, "output")
+        if not session.idle_timer_armed:
+            session.idle_timer_armed = True
+            self._loop.call_later(session.idle_after, self._check_idle, session)
+
+    def _check_idle(self, session: Session) -> None:
+        assert self._loop is not None
+        quiet = time.monotonic() - session.last_output_mono
+        if session.finished:
+            session.idle_timer_armed = False
+        elif quiet >= session.idle_after:
+            session.idle_timer_armed = False
+            self.set_state(session, IDLE, f"no output for {session.idle_after:g}s")
+        else:
+            self._loop.call_later(session.idle_after - quiet, self._check_idle, session)
+
+    # -- viewers ---------------------------------------------------------------------------------
+
+    def add_viewer(self, session: Session, viewer: Viewer) -> None:
+        session.viewers[viewer.id] = viewer
+        self._viewers[viewer.id] = viewer
+        log.info("session=%s viewer=%s attached read_only=%s size=%dx%d", session.name,
+                 viewer.id, viewer.read_only, viewer.cols, viewer.rows)
+        self.emit("viewer.attached", session=session.name, viewer=viewer.id,
+                  read_only=viewer.read_only, viewers=len(session.viewers))
+        self.apply_size_policy(session)
+
+    def drop_viewer(self, viewer_id: str) -> None:
+        viewer = self._viewers.pop(viewer_id, None)
+        session = self.sessions.get(viewer.session) if viewer else None
+        if viewer is None or session is None or session.viewers.pop(viewer_id, None) is None:
+            return
+        log.info("session=%s viewer=%s detached", session.name, viewer_id)
+        self.emit("viewer.detached", session=session.name, viewer=viewer_id,
+                  viewers=len(session.viewers))
+        self.apply_size_policy(session)
+
+    def viewer_of(self, session: Session, viewer_id: str | None, peer: bytes) -> Viewer | None:
+        """The viewer a request speaks for: named explicitly, or the peer's own viewer."""
+        if viewer_id is not None:
+            return session.viewers.get(viewer_id)
+        for viewer in session.viewers.values():
+            if viewer.peer == peer:
+                return viewer
+        return None
+
+    def apply_size_policy(self, session: Session) -> None:
+        if not session.running:
+            return
+        cols, rows = wanted_size(session.size_policy, list(session.viewers.values()),
+                                 (session.cols, session.rows))
+        if (cols, rows) != (session.cols, session.rows):
+            self.resize(session, cols, rows, "viewer")
+
+    def resize(self, session: Session, cols: int, rows: int, reason: str) -> bool:
+        changed = (session.cols, session.rows) != (cols, rows)
+        session.set_size(cols, rows)
+        if changed:
+            self.emit("session.resized", session=session.name, cols=cols, rows=rows,
+                      reason=reason)
+        return changed
+
+    def redraw(self, session: Session) -> None:
+        """Make the program repaint: a real size change (one row less), then back. A SIGWINCH
+        without a change is ignored by most programs, and Ctrl-L corrupts Ink-based TUIs."""
+        assert self._loop is not None
+        cols, rows = session.cols, session.rows
+        session.set_size(cols, max(1, rows - 1) if rows > 1 else rows + 1)
+        session.timers.append(self._loop.call_later(REDRAW_RESTORE_S, self._restore_size,
+                                                    session, cols, rows))
+
+    def _restore_size(self, session: Session, cols: int, rows: int) -> None:
+        if session.running:
+            session.set_size(cols, rows)
+
+    def _on_subscription(self, message: bytes) -> None:
+        """XPUB tells us when a viewer subscribes to its topic, and when that subscription goes
+        away, which ZeroMQ reports when the viewer's connection closes: viewer liveness."""
+        topic = message[1:]
+        if not topic.startswith(pubsub.VIEWER_PREFIX):
+            return
+        viewer_id = topic[len(pubsub.VIEWER_PREFIX):].rstrip(b"\x00").decode(errors="replace")
+        if message[:1] == b"\x01":
+            self.subscribed_viewers.add(viewer_id)
+        else:
+            self.subscribed_viewers.discard(viewer_id)
+            self.drop_viewer(viewer_id)
 
     def _on_eof(self, session: Session) -> None:
         assert self._loop is not None
@@ -381,29 +526,31 @@ class Daemon:
         session.exited_at = time.time()
         session.ended_mono = time.monotonic()
         session.cancel_timers()
-        session.close_master()
+        if session.stderr_fd >= 0:
+            self._on_stderr(session)  # what the program wrote to stderr last
+        self._close_fds(session)
         status = session.exit_status
         log.info("session=%s exited code=%s signal=%s after=%.1fs", session.name,
                  status.code if status else None, status.signal if status else None,
                  session.duration)
         self.emit("session.exited", session=session.name, **_exit_fields(session),
-                  duration=round(session.duration, 3))
-        for waiter in session.waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        session.waiters.clear()
+                  duration=round(session.duration, 3), stop_reason=session.stop_reason)
+        self.set_state(session, EXITED, "exited")
 
-    async def _wait_finished(self, session: Session) -> None:
-        if session.finished:
+    async def _wait_finished(self, session: Session, states: tuple[str, ...] = (EXITED,)
+                             ) -> None:
+        if session.finished or session.state in states:
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
-        session.waiters.append(waiter)
+        session.waiters.append((states, waiter))
         await waiter
 
-    async def wait_finished(self, session: Session, timeout: float | None) -> bool:
-        """Park until the session exits or the timeout passes; True if it exited."""
-        if session.finished:
+    async def wait_finished(self, session: Session, timeout: float | None,
+                            states: tuple[str, ...] = (EXITED,)) -> bool:
+        """Park until the session exits (or enters one of `states`) or the timeout passes;
+        True if it did."""
+        if session.finished or session.state in states:
             return True
         if self.pending_waits >= self.config.max_pending_waits:
             raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
@@ -411,7 +558,7 @@ class Daemon:
                                 {"limit": "max_pending_waits"})
         self.pending_waits += 1
         try:
-            await asyncio.wait_for(self._wait_finished(session), timeout)
+            await asyncio.wait_for(self._wait_finished(session, states), timeout)
             return True
         except TimeoutError:
             return False
@@ -441,6 +588,18 @@ class Daemon:
         except ProcessLookupError:
             return
         session.timers.append(self._loop.call_later(grace, self._force_kill, session))
+
+    def schedule_timeout(self, session: Session, seconds: float) -> None:
+        """The session may run this long; then it is stopped and the reason recorded, so the
+        limit holds even if the program that asked for it is gone."""
+        assert self._loop is not None
+        session.timers.append(self._loop.call_later(seconds, self._time_out, session, seconds))
+
+    def _time_out(self, session: Session, seconds: float) -> None:
+        if session.running:
+            log.info("session=%s timed out after %gs: stopping it", session.name, seconds)
+            session.stop_reason = "timeout"
+            self.terminate(session, signal.SIGTERM, self.config.kill_grace_s)
 
     def _force_kill(self, session: Session) -> None:
         if session.running and not session.reaped:

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .agentstate import DEFAULT_IDLE_AFTER_S, EXITED, STARTING
 from .scrollback import Scrollback
+from .termstate import TermState
+from .viewers import Viewer
 
 READ_CHUNK_BYTES = 64 << 10
 READS_PER_WAKEUP = 16
@@ -75,7 +78,23 @@ class Session:
     reaped: bool = False
     eof: bool = False
     finished: bool = False  # reaped and output drained (or given up on): the session has exited
-    waiters: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
+    waiters: list[tuple[tuple[str, ...], asyncio.Future[None]]] = field(default_factory=list,
+                                                                      repr=False)
+    """(states, future): resolved when the session enters one of the states, or exits."""
+    state: str = STARTING
+    state_since: float = field(default_factory=time.time)
+    agent: str | None = None
+    agent_session_id: str | None = None
+    idle_after: float = DEFAULT_IDLE_AFTER_S
+    last_output_mono: float = 0.0
+    idle_timer_armed: bool = False
+    stop_reason: str | None = None
+    size_policy: str = "latest"
+    viewers: dict[str, Viewer] = field(default_factory=dict, repr=False)
+    term: TermState = field(default_factory=TermState, repr=False)
+    stderr_mode: str = "pty"
+    stderr_fd: int = -1
+    stderr_ring: Scrollback | None = field(default=None, repr=False)
     pending_input: deque[memoryview] = field(default_factory=deque, repr=False)
     pending_input_bytes: int = 0
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
@@ -86,7 +105,7 @@ class Session:
 
     @property
     def status(self) -> str:
-        return "running" if self.running else "exited"
+        return "running" if self.running else EXITED
 
     @property
     def duration(self) -> float:
@@ -114,6 +133,15 @@ class Session:
             "exit_code": exit_.code if exit_ else None,
             "exit_signal": exit_.signal if exit_ else None,
             "exited_at": self.exited_at,
+            "stop_reason": self.stop_reason,
+            "state": self.state,
+            "state_since": self.state_since,
+            "agent": self.agent,
+            "agent_session_id": self.agent_session_id,
+            "size_policy": self.size_policy,
+            "viewers": len(self.viewers),
+            "stderr": self.stderr_mode,
+            "stderr_end": self.stderr_ring.end if self.stderr_ring else 0,
         }
 
     # -- the terminal ------------------------------------------------------------------------
@@ -205,10 +233,26 @@ class Session:
         self.timers.clear()
 
     def close_master(self) -> None:
-        if self.master_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self.master_fd)
-            self.master_fd = -1
+        """Close the PTY master (and the stderr pipe): the caller removed their readers."""
+        for attr in ("master_fd", "stderr_fd"):
+            fd = getattr(self, attr)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+                setattr(self, attr, -1)
+
+    def read_stderr(self) -> tuple[bytes, bool]:
+        """Drain the stderr pipe (sessions spawned with stderr=pipe): (data, at_eof)."""
+        parts: list[bytes] = []
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(self.stderr_fd, READ_CHUNK_BYTES)
+            except BlockingIOError:
+                break
+            if not data:
+                return b"".join(parts), True
+            parts.append(data)
+        return b"".join(parts), False
 
 
 def signal_name(signum: int | None) -> str | None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pexpect
+import ptyprocess
 
 # Variables that would make a program believe it runs inside another multiplexer or terminal
 # (Claude Code turns on kitty keyboard protocols when TMUX or TERM_PROGRAM says so), or that
@@ -38,6 +40,20 @@ class SpawnError(Exception):
 class Spawned:
     pid: int
     master_fd: int
+    stderr_fd: int = -1
+    """Read end of the child's stderr pipe, when spawned with `stderr_pipe`."""
+
+
+class _PexpectSpawn(pexpect.spawn):  # type: ignore[misc]
+    """pexpect.spawn that keeps chosen fds open in the child (ptyprocess closes all others
+    before our preexec_fn runs): the stderr pipe must survive until it is moved onto fd 2."""
+
+    def __init__(self, *args: Any, pass_fds: tuple[int, ...] = (), **kwargs: Any):
+        self._pass_fds = pass_fds
+        super().__init__(*args, **kwargs)
+
+    def _spawnpty(self, args: list[bytes], **kwargs: Any) -> Any:
+        return ptyprocess.PtyProcess.spawn(args, pass_fds=self._pass_fds, **kwargs)
 
 
 def child_env(base: Mapping[str, str], session: str, runtime_dir: str) -> dict[str, str]:
@@ -48,14 +64,21 @@ def child_env(base: Mapping[str, str], session: str, runtime_dir: str) -> dict[s
     return env
 
 
-def _restore_signals() -> None:
-    """Run in the child before exec: Python ignores SIGPIPE and SIGXFSZ, and an ignored
-    signal survives exec; `yes | head` in an agent's shell must behave as in a terminal."""
-    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(signum, signal.SIG_DFL)
+def _child_setup(stderr_fd: int) -> Callable[[], None]:
+    def setup() -> None:
+        """Run in the child before exec: Python ignores SIGPIPE and SIGXFSZ, and an ignored
+        signal survives exec; `yes | head` in an agent's shell must behave as in a terminal."""
+        for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(signum, signal.SIG_DFL)
+        if stderr_fd >= 0:
+            os.dup2(stderr_fd, 2)
+            os.close(stderr_fd)
+
+    return setup
 
 
-def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int) -> Spawned:
+def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
+          stderr_pipe: bool = False) -> Spawned:
     if not os.path.isdir(cwd):
         raise SpawnError(f"working directory {cwd!r} does not exist or is not a directory")
     program = argv[0]
@@ -65,11 +88,19 @@ def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int) 
         path = program if os.path.isabs(program) else os.path.join(cwd, program)
         if not os.path.isfile(path) or not os.access(path, os.X_OK):
             raise SpawnError(f"program {program!r} does not exist or is not executable")
+    err_read, err_write = os.pipe() if stderr_pipe else (-1, -1)
     try:
-        child = pexpect.spawn(program, argv[1:], cwd=cwd, env=env, dimensions=(rows, cols),
-                              echo=True, preexec_fn=_restore_signals, use_poll=True)
+        child = _PexpectSpawn(program, argv[1:], cwd=cwd, env=env, dimensions=(rows, cols),
+                              echo=True, preexec_fn=_child_setup(err_write), use_poll=True,
+                              pass_fds=(err_write,) if stderr_pipe else ())
     except (pexpect.ExceptionPexpect, OSError) as e:
+        for fd in (err_read, err_write):
+            if fd >= 0:
+                os.close(fd)
         raise SpawnError(f"cannot start {program!r}: {e}") from None
+    if stderr_pipe:
+        os.close(err_write)
+        os.set_blocking(err_read, False)
     # Keep a private, close-on-exec duplicate of the master, then release pexpect's copy;
     # mark its PtyProcess closed so its finalizer neither closes our PTY nor kills the child.
     master_fd = os.dup(child.child_fd)
@@ -77,4 +108,4 @@ def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int) 
     child.ptyproc.closed = True
     child.closed = True
     os.set_blocking(master_fd, False)
-    return Spawned(child.pid, master_fd)
+    return Spawned(child.pid, master_fd, err_read)

@@ -29,6 +29,8 @@ class ErrorCode(enum.StrEnum):
     """The asked offset is older than the scrollback still holds; `data` has `base` and `end`."""
     SPAWN_FAILED = "spawn_failed"
     """The program could not be started (not found, not executable, bad cwd)."""
+    READ_ONLY = "read_only"
+    """Input from a viewer that attached read-only."""
     SHUTTING_DOWN = "shutting_down"
     """The daemon is stopping and takes no new work."""
     INTERNAL = "internal"

@@ -125,6 +125,24 @@ class Params:
                 raise self._wrong(key, "a map of names (no '=' or NUL) to values (no NUL)", k)
         return value
 
+    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+        value = self.raw(key, False)
+        if value is None:
+            return default
+        if value not in choices:
+            raise self._wrong(key, "one of " + ", ".join(map(repr, choices)), value)
+        return str(value)
+
+    def mapping(self, key: str, *, max_items: int = 256) -> dict[str, Any] | None:
+        """A map with string keys whose values are passed on as they are (hook payloads)."""
+        value = self.raw(key, False)
+        if value is None:
+            return None
+        if (not isinstance(value, dict) or len(value) > max_items
+                or not all(isinstance(k, str) for k in value)):
+            raise self._wrong(key, f"a map of at most {max_items} string keys", value)
+        return value
+
     def done(self) -> None:
         unknown = sorted(set(self._params) - self._seen)
         if unknown:

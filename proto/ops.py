@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ErrorCode, ProtocolError, bad_request
-from .fields import Params
+from .fields import NAME_RE, Params
 from .limits import (
     DEFAULT_KILL_GRACE_S,
     MAX_ARGV_ITEMS,
@@ -30,6 +30,17 @@ from .limits import (
 
 U64 = 2**64 - 1
 
+SIZE_POLICIES = ("latest", "smallest", "fixed")
+"""How viewers' windows set a session's size: latest (the viewer that most recently typed or
+resized, like tmux), smallest (of all writing viewers), fixed (only explicit resizes)."""
+AGENT_KINDS = ("claude",)
+STDERR_MODES = ("pty", "pipe")
+STREAMS = ("stdout", "stderr")
+STATES = ("starting", "working", "waiting", "idle", "exited")
+"""Agent states: starting (not ready yet), working (busy on a turn), waiting (needs a person,
+e.g. a permission question), idle (finished its turn, waiting for a prompt), exited."""
+VIEWER_ID_CHARS = 64
+
 
 @dataclass(frozen=True, slots=True)
 class Hello:
@@ -45,6 +56,12 @@ class Spawn:
     cols: int | None = None
     rows: int | None = None
     scrollback_bytes: int | None = None
+    size_policy: str = "latest"
+    agent: str | None = None
+    agent_settings: dict[str, Any] | None = None
+    idle_after: float | None = None
+    timeout: float | None = None
+    stderr: str = "pty"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +78,7 @@ class Info:
 class Input:
     session: str
     data: bytes
+    viewer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,7 @@ class Resize:
     session: str
     cols: int
     rows: int
+    viewer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +109,14 @@ class Read:
     offset: int | None = None
     max_bytes: int | None = None
     clamp: bool = False
+    stream: str = "stdout"
 
 
 @dataclass(frozen=True, slots=True)
 class Wait:
     session: str
     timeout: float | None = None
+    until: tuple[str, ...] = ("exited",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +134,34 @@ class Shutdown:
 class Events:
     since: int
     max: int = MAX_EVENTS_PER_READ
+
+
+@dataclass(frozen=True, slots=True)
+class Attach:
+    session: str
+    viewer: str
+    read_only: bool = False
+    cols: int | None = None
+    rows: int | None = None
+    replay_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Detach:
+    session: str
+    viewer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redraw:
+    session: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    session: str
+    event: str
+    payload: dict[str, Any]
 
 
 def parse_signal(value: Any) -> int:
@@ -158,7 +207,13 @@ def _spawn(p: Params) -> Spawn:
         cols=cols,
         rows=rows,
         scrollback_bytes=p.integer("scrollback_bytes", lo=MIN_SCROLLBACK_BYTES,
-                               hi=MAX_SCROLLBACK_BYTES),
+                                   hi=MAX_SCROLLBACK_BYTES),
+        size_policy=p.choice("size_policy", SIZE_POLICIES, "latest") or "latest",
+        agent=p.choice("agent", AGENT_KINDS),
+        agent_settings=p.mapping("agent_settings"),
+        idle_after=p.number("idle_after", lo=0.01, hi=MAX_WAIT_S),
+        timeout=p.number("timeout", lo=0, hi=MAX_WAIT_S),
+        stderr=p.choice("stderr", STDERR_MODES, "pty") or "pty",
     )
 
 
@@ -171,14 +226,14 @@ def _session(p: Params) -> str:
 def _input(p: Params) -> Input:
     data = p.binary("data", required=True, max_bytes=MAX_INPUT_BYTES)
     assert data is not None
-    return Input(_session(p), data)
+    return Input(_session(p), data, _viewer(p, required=False))
 
 
 def _resize(p: Params) -> Resize:
     session = _session(p)
     cols, rows = _size(p, required=True)
     assert cols is not None and rows is not None
-    return Resize(session, cols, rows)
+    return Resize(session, cols, rows, _viewer(p, required=False))
 
 
 def _signal_op(p: Params) -> Signal:
@@ -196,11 +251,43 @@ def _kill(p: Params) -> Kill:
 
 def _read(p: Params) -> Read:
     return Read(_session(p), p.integer("offset", lo=0, hi=U64),
-                p.integer("max_bytes", lo=1, hi=MAX_READ_BYTES), p.flag("clamp"))
+                p.integer("max_bytes", lo=1, hi=MAX_READ_BYTES), p.flag("clamp"),
+                p.choice("stream", STREAMS, "stdout") or "stdout")
 
 
 def _wait(p: Params) -> Wait:
-    return Wait(_session(p), p.number("timeout", lo=0, hi=MAX_WAIT_S))
+    session, timeout = _session(p), p.number("timeout", lo=0, hi=MAX_WAIT_S)
+    until = p.raw("until", False)
+    if until is None:
+        return Wait(session, timeout)
+    states = [until] if isinstance(until, str) else until
+    if (not isinstance(states, list) or not states
+            or not all(isinstance(s, str) and s in STATES for s in states)):
+        raise bad_request(f"wait: 'until' must be a state or a list of states from {STATES}",
+                          param="until")
+    return Wait(session, timeout, tuple(states))
+
+
+def _viewer(p: Params, required: bool = True) -> str | None:
+    viewer = p.text("viewer", required=required, max_bytes=VIEWER_ID_CHARS)
+    if viewer is not None and not NAME_RE.fullmatch(viewer):
+        raise bad_request(f"{p.op}: 'viewer' must be an id of [A-Za-z0-9_.-]", param="viewer")
+    return viewer
+
+
+def _attach(p: Params) -> Attach:
+    session, viewer = _session(p), _viewer(p)
+    assert viewer is not None
+    cols, rows = _size(p, required=False)
+    return Attach(session, viewer, p.flag("read_only"), cols, rows,
+                  p.integer("replay_bytes", lo=0, hi=MAX_READ_BYTES))
+
+
+def _hook(p: Params) -> Hook:
+    session = _session(p)
+    event = p.text("event", required=True, max_bytes=64, nonempty=True)
+    assert event is not None
+    return Hook(session, event, p.mapping("payload", max_items=1024) or {})
 
 
 def _shutdown(p: Params) -> Shutdown:
@@ -228,6 +315,10 @@ DECODERS: dict[str, Callable[[Params], Any]] = {
     "remove": lambda p: Remove(_session(p), p.flag("force")),
     "shutdown": _shutdown,
     "events": _events,
+    "attach": _attach,
+    "detach": lambda p: Detach(_session(p), _viewer(p, required=False)),
+    "redraw": lambda p: Redraw(_session(p)),
+    "hook": _hook,
 }
 
 

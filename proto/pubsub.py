@@ -5,6 +5,9 @@ Output of a session (3 frames):
     header  msgpack {"session", "epoch", "offset"}   offset = absolute offset of data[0]
     data    the raw bytes the program wrote
 
+Stderr of a session spawned with stderr=pipe (3 frames): topic b"err:" + name + b"\\0", the same
+header plus "stream": "stderr" (offsets count in the session's separate stderr ring), data.
+
 Events (2 frames):
     topic   b"evt\\0"
     body    msgpack {"type", "seq", "boot", "time", ...}
@@ -31,6 +34,7 @@ from .envelope import pack, unpack
 from .errors import bad_request
 
 OUTPUT_PREFIX = b"out:"
+STDERR_PREFIX = b"err:"
 EVENT_TOPIC = b"evt\x00"
 SYNC_PREFIX = b"sync:"
 VIEWER_PREFIX = b"viewer:"
@@ -53,12 +57,23 @@ def output_frames(session: str, epoch: int, offset: int, data: bytes) -> list[by
     return [output_topic(session), header, data]
 
 
+def stderr_topic(session: str) -> bytes:
+    return STDERR_PREFIX + session.encode() + b"\x00"
+
+
+def stderr_frames(session: str, epoch: int, offset: int, data: bytes) -> list[bytes]:
+    """A session spawned with stderr=pipe: its stderr, offsets in its own stderr ring."""
+    header = pack({"session": session, "epoch": epoch, "offset": offset, "stream": "stderr"})
+    return [stderr_topic(session), header, data]
+
+
 @dataclass(frozen=True, slots=True)
 class OutputChunk:
     session: str
     epoch: int
     offset: int
     data: bytes
+    stream: str = "stdout"
 
     @property
     def end(self) -> int:
@@ -93,14 +108,15 @@ def decode_published(frames: list[bytes]) -> OutputChunk | Event | Message | Non
     if not frames:
         raise bad_request("empty published message")
     topic = frames[0]
-    if topic.startswith(OUTPUT_PREFIX) and len(frames) == 3:
+    if topic.startswith((OUTPUT_PREFIX, STDERR_PREFIX)) and len(frames) == 3:
         header = unpack(frames[1], 1 << 16)
         if not isinstance(header, dict):
             raise bad_request("output header must be a map")
         session, epoch, offset = header.get("session"), header.get("epoch"), header.get("offset")
         if not (isinstance(session, str) and isinstance(epoch, int) and isinstance(offset, int)):
             raise bad_request("output header needs session, epoch and offset")
-        return OutputChunk(session, epoch, offset, frames[2])
+        stream = "stderr" if topic.startswith(STDERR_PREFIX) else "stdout"
+        return OutputChunk(session, epoch, offset, frames[2], stream)
     if topic == EVENT_TOPIC and len(frames) == 2:
         body = unpack(frames[1], 1 << 20)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):

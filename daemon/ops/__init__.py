@@ -11,13 +11,17 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from . import (
+    attach,
+    detach,
     events,
     hello,
+    hook,
     info,
     input,
     kill,
     listing,
     read,
+    redraw,
     remove,
     resize,
     shutdown,
@@ -45,4 +49,8 @@ OPS: dict[str, Handler] = {
     "remove": remove.handle,
     "shutdown": shutdown.handle,
     "events": events.handle,
+    "attach": attach.handle,
+    "detach": detach.handle,
+    "redraw": redraw.handle,
+    "hook": hook.handle,
 }

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 
 def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
+    viewer = d.viewer_of(session, msg.viewer, peer)
+    if viewer is not None:
+        if viewer.read_only:
+            raise ProtocolError(ErrorCode.READ_ONLY,
+                                f"viewer {viewer.id} is attached read-only to {msg.session!r}",
+                                {"session": msg.session, "viewer": viewer.id})
+        viewer.touch()  # the most recently active writer decides the size (policy latest)
+        d.apply_size_policy(session)
     if session.pending_input_bytes + len(msg.data) > MAX_PENDING_INPUT_BYTES:
         raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
                             f"session {msg.session!r} is not reading its input; "

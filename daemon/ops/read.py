@@ -14,6 +14,11 @@ if TYPE_CHECKING:
 def handle(d: Daemon, msg: ops.Read, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     ring = session.scrollback
+    if msg.stream == "stderr":
+        if session.stderr_ring is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {msg.session!r} has no "
+                                "separate stderr (spawn it with stderr=pipe)")
+        ring = session.stderr_ring
     offset = ring.base if msg.offset is None else msg.offset
     if offset < ring.base:
         if not msg.clamp:
@@ -32,4 +37,5 @@ def handle(d: Daemon, msg: ops.Read, peer: bytes) -> dict[str, Any]:
         "base": ring.base,
         "end": ring.end,
         "status": session.status,
+        "stream": msg.stream,
     }

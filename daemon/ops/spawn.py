@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
+from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
 from ..scrollback import Scrollback
 from ..session import Session
@@ -32,17 +33,30 @@ def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
     cwd = msg.cwd or os.getcwd()
     env = child_env(msg.env if msg.env is not None else os.environ, name,
                     str(d.config.runtime_dir))
+    argv = list(msg.argv)
+    if msg.agent == "claude":
+        # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
+        settings = write_settings(d.config.runtime_dir, name, msg.agent_settings)
+        argv = claude_argv(argv, settings)
+        env["DISABLE_AUTOUPDATER"] = "1"
     try:
-        child = spawn(list(msg.argv), cwd, env, cols, rows)
+        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe")
     except SpawnError as e:
         log.info("session=%s spawn failed: %s", name, e)
         raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
-    session = Session(name=name, argv=list(msg.argv), cwd=cwd, pid=child.pid,
+    ring_bytes = msg.scrollback_bytes or d.config.scrollback_bytes
+    session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid,
                       master_fd=child.master_fd, cols=cols, rows=rows, env=env,
-                      scrollback=Scrollback(msg.scrollback_bytes or d.config.scrollback_bytes))
+                      scrollback=Scrollback(ring_bytes), size_policy=msg.size_policy,
+                      agent=msg.agent, stderr_mode=msg.stderr, stderr_fd=child.stderr_fd,
+                      stderr_ring=Scrollback(ring_bytes) if msg.stderr == "pipe" else None)
+    if msg.idle_after is not None:
+        session.idle_after = msg.idle_after
     d.add_session(session)
+    if msg.timeout is not None:
+        d.schedule_timeout(session, msg.timeout)
     log.info("session=%s spawned pid=%d argv=%s cwd=%s size=%dx%d", name, child.pid,
              list(msg.argv), cwd, cols, rows)
-    d.emit("session.spawned", session=name, pid=child.pid, argv=list(msg.argv), cols=cols,
-           rows=rows, epoch=session.epoch)
+    d.emit("session.spawned", session=name, pid=child.pid, argv=argv, cols=cols,
+           rows=rows, epoch=session.epoch, agent=msg.agent)
     return session.describe()

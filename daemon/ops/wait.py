@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
 async def _wait(d: Daemon, msg: ops.Wait) -> dict[str, Any]:
     session = d.get(msg.session)
-    exited = await d.wait_finished(session, msg.timeout)
-    return {"exited": exited, **session.describe()}
+    reached = await d.wait_finished(session, msg.timeout, msg.until)
+    return {**session.describe(), "exited": session.finished, "reached": reached}
 
 
 def handle(d: Daemon, msg: ops.Wait, peer: bytes) -> Any:
