@@ -37,11 +37,12 @@ def age(seconds: float) -> str:
 
 
 def table(sessions: list[dict[str, Any]]) -> str:
-    rows = [("NAME", "STATUS", "PID", "SIZE", "AGE", "COMMAND")]
+    rows = [("NAME", "STATUS", "STATE", "VIEWERS", "PID", "SIZE", "AGE", "COMMAND")]
     now = time.time()
     for s in sessions:
-        rows.append((s["name"], exit_text(s), str(s["pid"]), f"{s['cols']}x{s['rows']}",
-                     age(now - s["created"]), shlex.join(s["argv"])))
+        rows.append((s["name"], exit_text(s), s.get("state", "-"), str(s.get("viewers", 0)),
+                     str(s["pid"]), f"{s['cols']}x{s['rows']}", age(now - s["created"]),
+                     shlex.join(s["argv"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
                      for r in rows)

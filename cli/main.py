@@ -73,6 +73,57 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(dir_args + args.serve_args)
 
 
+def _detach_key(name: str) -> bytes:
+    key = _key(name)
+    if len(key) != 1:
+        raise UsageError(f"--detach-key must be a single-byte key such as C-\\ or C-a, not {name!r}")
+    return key
+
+
+def _attach(args: argparse.Namespace, name: str) -> int:
+    import asyncio
+
+    from ptyd.attach import AttachOptions, attach
+
+    if not sys.stdin.isatty():
+        raise UsageError("attaching needs a terminal on stdin (use ptyd logs -f to watch)")
+    options = AttachOptions(name, read_only=args.read_only,
+                            detach_key=_detach_key(args.detach_key))
+    return asyncio.run(attach(args.dir, options))
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    return _attach(args, args.name)
+
+
+def cmd_detach(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        result = c.request("detach", {"session": args.name, "viewer": args.viewer})
+    if not args.quiet:
+        print(f"ptyd: detached {len(result['detached'])} viewer(s) from {args.name}")
+    return 0
+
+
+def cmd_hook(args: argparse.Namespace) -> int:
+    """Run by an agent's hook (Claude Code's): report the event on stdin to the daemon. Never
+    fails loudly: a hook that errors would disturb the agent."""
+    session = os.environ.get("PTYD_SESSION")
+    try:
+        payload = json.load(sys.stdin)
+    except (ValueError, OSError):
+        payload = {}
+    if not session or not isinstance(payload, dict):
+        return 0
+    event = str(payload.get("hook_event_name") or args.event or "unknown")
+    try:
+        with Client(args.dir or os.environ.get("PTYD_DIR"), timeout=5,
+                    client_name="ptyd-hook") as c:
+            c.request("hook", {"session": session, "event": event, "payload": payload})
+    except PtydError as e:
+        print(f"ptyd hook: {e}", file=sys.stderr)
+    return 0
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     command = args.command
     if command and command[0] == "--":
@@ -82,11 +133,19 @@ def cmd_new(args: argparse.Namespace) -> int:
     cols, rows = _parse_size(args.size) if args.size else shutil.get_terminal_size((80, 24))
     env = dict(os.environ)
     env.update(_parse_env(args.env))
+    attach_now = not args.detached and not args.json and sys.stdin.isatty()
+    if attach_now:
+        _detach_key(args.detach_key)  # refuse a bad key before starting anything
+    params = {"argv": command, "name": args.name, "cwd": os.path.abspath(args.cwd or os.getcwd()),
+              "env": env, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
+              "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
+              "idle_after": args.idle_after}
     with _client(args, autostart=True) as c:
-        info = c.spawn(command, name=args.name, cwd=os.path.abspath(args.cwd or os.getcwd()),
-                       env=env, cols=cols, rows=rows, scrollback_bytes=args.scrollback)
+        info = c.request("spawn", params)
     if args.json:
         _print_json(info)
+    elif attach_now:
+        return _attach(args, info["name"])
     else:
         print(info["name"])
     return 0
@@ -167,12 +226,18 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
+    until = args.until.split(",") if args.until else None
+    transport = 0 if args.timeout is None else args.timeout + 10
     with _client(args) as c:
-        info = c.wait(args.name, args.timeout)
-    if not info["exited"]:
-        print(f"ptyd: session {args.name!r} still running after {args.timeout:g}s",
+        info = c.request("wait", {"session": args.name, "timeout": args.timeout,
+                                  "until": until}, timeout=transport)
+    if not info["reached"]:
+        print(f"ptyd: session {args.name!r} still {info['state']} after {args.timeout:g}s",
               file=sys.stderr)
         return WAIT_TIMEOUT_EXIT
+    if until and not info["exited"]:
+        print(info["state"])
+        return 0
     return format.exit_code(info)
 
 
@@ -205,6 +270,13 @@ def cmd_shutdown(args: argparse.Namespace) -> int:
 
 # -- parser ---------------------------------------------------------------------------------------
 
+def _attach_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-r", "--read-only", action="store_true",
+                   help="watch without typing (the daemon refuses this viewer's input)")
+    p.add_argument("--detach-key", default="C-\\", metavar="KEY",
+                   help="key that detaches (default C-\\, i.e. Ctrl-backslash)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ptyd", description="Run programs (AI coding agents) under real PTYs in a daemon; "
@@ -235,8 +307,37 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a variable (the session gets your environment plus these)")
     p.add_argument("--size", metavar="COLSxROWS", help="terminal size (default: yours, or 80x24)")
     p.add_argument("--scrollback", type=int, metavar="BYTES", help="scrollback kept")
-    p.add_argument("--json", action="store_true", help="print the session's info as JSON")
+    p.add_argument("--json", action="store_true", help="print the session's info as JSON "
+                   "(implies -d)")
+    p.add_argument("-d", "--detached", action="store_true",
+                   help="do not attach (the default when stdin is not a terminal)")
+    p.add_argument("--size-policy", choices=["latest", "smallest", "fixed"], default=None,
+                   help="whose window sets the size: the latest active viewer (default), the "
+                   "smallest, or fixed (only --size and explicit resizes)")
+    p.add_argument("--agent", choices=["claude"], default=None,
+                   help="claude: report exact agent state through Claude Code's hooks "
+                   "(a generated --settings file) and disable its self-update")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="stop the session after this long (the daemon enforces it)")
+    p.add_argument("--idle-after", type=float, metavar="SECONDS",
+                   help="for programs without hooks: idle after this much output silence "
+                   "(default 2)")
+    _attach_options(p)
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+
+    p = verb("attach", cmd_attach, "join a session's terminal (detach: Ctrl-\\)",
+             aliases=("a",))
+    p.add_argument("name")
+    _attach_options(p)
+
+    p = verb("detach", cmd_detach, "make the viewers of a session leave it (it keeps running)")
+    p.add_argument("name")
+    p.add_argument("--viewer", help="only this viewer id")
+    p.add_argument("-q", "--quiet", action="store_true")
+
+    p = verb("hook", cmd_hook, "report an agent hook event read from stdin (used by the "
+             "settings ptyd generates for --agent claude)")
+    p.add_argument("event", nargs="?", help="event name, if the JSON does not carry one")
 
     p = verb("ls", cmd_ls, "list sessions", aliases=("list",))
     p.add_argument("--json", action="store_true", help="stable JSON for scripts")
@@ -254,9 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("-f", "--follow", action="store_true")
 
-    p = verb("wait", cmd_wait, "wait for a session to exit; exit with its code")
+    p = verb("wait", cmd_wait, "wait for a session to exit (exit with its code), or with "
+             "--until for a state (prints it)")
     p.add_argument("name")
     p.add_argument("--timeout", type=float, metavar="SECONDS")
+    p.add_argument("--until", metavar="STATE[,STATE]",
+                   help="idle, waiting, working, starting or exited")
 
     p = verb("kill", cmd_kill, "end a session: SIGTERM to its processes, SIGKILL after a grace")
     p.add_argument("name")

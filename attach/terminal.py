@@ -1,0 +1,56 @@
+"""The viewer's own terminal: raw mode while attached, and always restored on the way out."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import termios
+import tty
+from typing import Any
+
+from .replay import RESET_TERMINAL
+
+
+class LocalTerminal:
+    def __init__(self, in_fd: int = 0, out_fd: int = 1):
+        self.in_fd, self.out_fd = in_fd, out_fd
+        self._saved: list[Any] | None = None
+        self.alt_screen = False
+
+    def size(self) -> tuple[int, int]:
+        try:
+            size = os.get_terminal_size(self.out_fd)
+        except OSError:
+            try:
+                size = os.get_terminal_size(self.in_fd)
+            except OSError:
+                return 80, 24
+        return size.columns, size.lines
+
+    def enter_raw(self) -> None:
+        """Every byte passes both ways unchanged: no echo, no line editing, no signals from
+        Ctrl-C or Ctrl-Z (they go to the program), no output translation."""
+        self._saved = termios.tcgetattr(self.in_fd)
+        tty.setraw(self.in_fd, termios.TCSANOW)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self.out_fd, view)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return  # the terminal is gone (closed window): nothing left to show
+            view = view[written:]
+
+    def restore(self, message: str | None = None) -> None:
+        """Leave the program's modes, put back the saved line discipline, say why we left."""
+        tail = (b"\x1b[?1049l" if self.alt_screen else b"") + RESET_TERMINAL
+        self.write(tail)
+        if self._saved is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self.in_fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+        if message:
+            self.write(f"\r\n{message}\r\n".encode())
