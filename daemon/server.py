@@ -66,6 +66,7 @@ class Daemon:
         self._publish: zmq.asyncio.Socket | None = None
         self._publish_send: zmq.Socket[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._heartbeat_timer: asyncio.TimerHandle | None = None
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -148,6 +149,9 @@ class Daemon:
         await asyncio.sleep(0.05)
         for task in list(self._tasks):
             task.cancel()
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+        self._publish_send = self._control_send = None  # nothing may send after this
         for session in self.sessions.values():
             session.close_master()
         assert self._ctx is not None
@@ -231,7 +235,8 @@ class Daemon:
 
     def _reply(self, route: list[bytes], msgid: int | None, result: dict[str, Any] | None = None,
                error: ProtocolError | None = None) -> None:
-        assert self._control_send is not None
+        if self._control_send is None:
+            return  # shutting down: the sockets are closed
         frames = route + envelope.encode_reply(msgid, result, error)
         try:
             self._control_send.send_multipart(frames, flags=zmq.NOBLOCK)
@@ -268,7 +273,8 @@ class Daemon:
 
     def _schedule_heartbeat(self) -> None:
         assert self._loop is not None
-        self._loop.call_later(self.config.heartbeat_interval_s, self._heartbeat)
+        self._heartbeat_timer = self._loop.call_later(self.config.heartbeat_interval_s,
+                                                      self._heartbeat)
 
     def _heartbeat(self) -> None:
         running = sum(s.running for s in self.sessions.values())

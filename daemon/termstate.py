@@ -18,7 +18,7 @@ TRACKED_MODES = frozenset({1, 5, 6, 7, 12, 25, 47, 1000, 1002, 1003, 1004, 1005,
                            1047, 1049, 2004})
 ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
 _PRIVATE_MODE = re.compile(rb"\x1b\[\?([0-9;]*)([hl])")
-_CLEAR = re.compile(rb"\x1b\[[23]?J|\x1bc")
+_CLEAR = re.compile(rb"\x1b\[2J|\x1bc")
 _TITLE = re.compile(rb"\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)")
 _KEYPAD = re.compile(rb"\x1b[=>]")
 CARRY_BYTES = 256
@@ -33,7 +33,7 @@ class TermState:
     alt_screen_since: int | None = None
     """Offset of the switch to the alternate screen, while it is active."""
     last_clear: int | None = None
-    """Offset of the last full clear (ESC[2J, ESC[3J, ESC c) of the current screen."""
+    """Offset of the last full clear (ESC[2J, ESC c) of the current screen."""
     _carry: bytes = b""
     _carry_offset: int = 0
 
