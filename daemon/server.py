@@ -28,6 +28,7 @@ from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
 from ptyd.proto.paths import Endpoints
 
 from . import ops as handlers
+from . import systemd
 from .agentstate import EXITED, IDLE, WORKING
 from .config import DaemonConfig
 from .eventlog import EventLog
@@ -55,6 +56,7 @@ class Daemon:
         self.events = EventLog(EVENT_LOG_LEN)
         self.endpoints = Endpoints.in_dir(config.runtime_dir)
         self.lock = DaemonLock(config.runtime_dir)
+        self.inherited: dict[str, int] = {}
         self.stopping = False
         self.pending_waits = 0
         self.started = time.time()
@@ -72,11 +74,14 @@ class Daemon:
 
     def prepare(self) -> None:
         """Everything that can refuse to start, before any socket exists: the directory must be
-        private, the lock free; stale sockets of a dead daemon are then removed."""
+        private, the lock free; stale sockets of a dead daemon are then removed (unless systemd
+        handed us the listening sockets, whose files it made)."""
         ensure_private_dir(self.config.runtime_dir)
         self.lock.acquire()
-        for path in remove_stale_sockets(self.config.runtime_dir):
-            log.info("removed stale socket %s", path)
+        self.inherited = systemd.listen_fds()
+        if not self.inherited:
+            for path in remove_stale_sockets(self.config.runtime_dir):
+                log.info("removed stale socket %s", path)
         _raise_fd_limit()
 
     async def run(self) -> int:
@@ -95,12 +100,56 @@ class Daemon:
         self._spawn_task(self._serve_control())
         self._spawn_task(self._serve_subscriptions())
         self._schedule_heartbeat()
+        await self._self_probe()
         self.emit("daemon.started", pid=os.getpid(), version=installed_version())
         log.info("daemon started pid=%d dir=%s boot=%s", os.getpid(), self.config.runtime_dir,
                  self.events.boot)
+        systemd.notify("READY=1", f"MAINPID={os.getpid()}", self.status_line())
+        self._start_watchdog()
         await self._stopped.wait()
         await self._close()
         return 0
+
+    async def _self_probe(self) -> None:
+        """Ready means both sockets answer: say hello on the control socket and get a sync
+        reply on the publish socket, as any client would, before telling systemd."""
+        assert self._ctx is not None
+        dealer, sub = self._ctx.socket(zmq.DEALER), self._ctx.socket(zmq.SUB)
+        try:
+            dealer.connect(self.endpoints.control)
+            sub.connect(self.endpoints.publish)
+            sub.setsockopt(zmq.SUBSCRIBE, pubsub.SYNC_PREFIX + b"ready")
+            async with asyncio.timeout(10):
+                await dealer.send_multipart(envelope.encode_request(0, "hello", {}))
+                await dealer.recv_multipart()
+                await sub.recv_multipart()
+        finally:
+            dealer.close(linger=0)
+            sub.close(linger=0)
+
+    def status_line(self) -> str:
+        running = sum(s.running for s in self.sessions.values())
+        viewers = len(self._viewers)
+        return f"STATUS={running} running, {len(self.sessions)} sessions, {viewers} viewers"
+
+    def notify_status(self) -> None:
+        systemd.notify(self.status_line())
+
+    def _start_watchdog(self) -> None:
+        """Pinged from the event loop itself, so a stuck loop stops the pings and systemd
+        restarts us."""
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return
+        assert self._loop is not None
+
+        def ping() -> None:
+            systemd.notify("WATCHDOG=1")
+            if not self._stopped.is_set():
+                assert self._loop is not None
+                self._loop.call_later(interval, ping)
+
+        ping()
 
     def _bind(self) -> None:
         self._ctx = zmq.asyncio.Context()
@@ -110,11 +159,15 @@ class Daemon:
         # of being dropped silently or blocking: we log them and go on.
         control.setsockopt(zmq.ROUTER_MANDATORY, 1)
         control.setsockopt(zmq.LINGER, 0)
+        if "control" in self.inherited:  # socket activation: adopt systemd's listening socket
+            control.setsockopt(zmq.USE_FD, self.inherited["control"])
         control.bind(self.endpoints.control)
         publish = self._ctx.socket(zmq.XPUB)
         publish.setsockopt(zmq.SNDHWM, self.config.publish_hwm)
         publish.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscribe, even duplicates (sync)
         publish.setsockopt(zmq.LINGER, 0)
+        if "publish" in self.inherited:
+            publish.setsockopt(zmq.USE_FD, self.inherited["publish"])
         publish.bind(self.endpoints.publish)
         self._control, self._publish = control, publish
         # Plain (non-asyncio) views of the same sockets for non-blocking sends: a send never
@@ -128,6 +181,7 @@ class Daemon:
         self.stopping = True
         log.info("stopping: ending %d running session(s), grace=%.1fs",
                  sum(s.running for s in self.sessions.values()), grace)
+        systemd.notify("STOPPING=1", "STATUS=stopping: ending sessions")
         self.emit("daemon.stopping")
         self._spawn_task(self._stop_sessions(grace))
 
@@ -156,9 +210,11 @@ class Daemon:
             session.close_master()
         assert self._ctx is not None
         self._ctx.destroy(linger=0)
-        for path in (self.endpoints.control, self.endpoints.publish):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path.removeprefix("ipc://"))
+        for name, endpoint in (("control", self.endpoints.control),
+                               ("publish", self.endpoints.publish)):
+            if name not in self.inherited:  # systemd's socket files stay for the next start
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(endpoint.removeprefix("ipc://"))
         self.lock.release()
         log.info("daemon stopped")
 
@@ -314,6 +370,7 @@ class Daemon:
         self._loop.add_reader(session.master_fd, self._on_readable, session)
         if session.stderr_fd >= 0:
             self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
+        self.notify_status()
 
     def remove_session(self, session: Session) -> None:
         del self.sessions[session.name]
@@ -541,6 +598,7 @@ class Daemon:
                  session.duration)
         self.emit("session.exited", session=session.name, **_exit_fields(session),
                   duration=round(session.duration, 3), stop_reason=session.stop_reason)
+        self.notify_status()
         self.set_state(session, EXITED, "exited")
 
     async def _wait_finished(self, session: Session, states: tuple[str, ...] = (EXITED,)
