@@ -44,9 +44,14 @@ class LocalTerminal:
                 return  # the terminal is gone (closed window): nothing left to show
             view = view[written:]
 
-    def restore(self, message: str | None = None) -> None:
-        """Leave the program's modes, put back the saved line discipline, say why we left."""
+    def restore(self, message: str | None = None, to_bottom: bool = False) -> None:
+        """Leave the program's modes, put back the saved line discipline, say why we left.
+
+        `to_bottom`: the program is still running and may have left the cursor inside its
+        drawing (an inline TUI's prompt box); go below everything before printing."""
         tail = (b"\x1b[?1049l" if self.alt_screen else b"") + RESET_TERMINAL
+        if to_bottom and not self.alt_screen:
+            tail += b"\x1b[999;1H"
         self.write(tail)
         if self._saved is not None:
             with contextlib.suppress(termios.error, OSError):

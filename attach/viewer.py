@@ -45,6 +45,11 @@ class Outcome:
     code: int
     message: str
 
+    @property
+    def detached(self) -> bool:
+        """Left while the session goes on (not because it exited)."""
+        return self.message.startswith("[detached")
+
 
 def exit_code(info: dict[str, Any]) -> int:
     if info.get("exit_signal") is not None:
@@ -101,7 +106,7 @@ class Attachment:
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
-        self.terminal.restore(outcome.message)
+        self.terminal.restore(outcome.message, to_bottom=outcome.detached)
         return outcome.code
 
     def finish(self, code: int, message: str) -> None:

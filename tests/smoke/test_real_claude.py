@@ -1,0 +1,51 @@
+"""Smoke test with the real Claude Code CLI, where it is installed (it is not, in CI).
+
+Point PTYD_REAL_CLAUDE at a `claude` binary (e.g. after `npm install --prefix DIR
+@anthropic-ai/claude-code`: DIR/node_modules/.bin/claude) or put `claude` on PATH. It runs
+offline, without a login, with a throw-away HOME seeded so that no onboarding dialog appears.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ptyd.client import Client
+from tests.conftest import wait_for_output, wait_until
+
+CLAUDE = os.environ.get("PTYD_REAL_CLAUDE") or shutil.which("claude")
+pytestmark = pytest.mark.skipif(not CLAUDE, reason="the real claude CLI is not installed "
+                                "(set PTYD_REAL_CLAUDE to run this smoke test)")
+
+
+def test_real_claude_states_from_hooks_and_resume_id(client: Client, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    (home / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True, "theme": "dark",
+        "projects": {str(work): {"hasTrustDialogAccepted": True}}}))
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "LANG": "C.UTF-8"}
+    client.request("spawn", {"argv": [CLAUDE], "name": "real", "cwd": str(work), "env": env,
+                             "cols": 120, "rows": 40, "agent": "claude"})
+    assert client.request("wait", {"session": "real", "until": "idle", "timeout": 30},
+                          timeout=40)["state"] == "idle"
+    info = client.info("real")
+    assert info["agent_session_id"]
+    client.input("real", "hello there")
+    wait_for_output(client, "real", "hello")  # the echo may use cursor moves for spaces
+    client.input("real", "\r")  # a separate write: text and Enter together read as a paste
+    wait_until(lambda: client.info("real")["state"] in ("working", "idle"))
+    client.request("wait", {"session": "real", "until": "idle", "timeout": 30}, timeout=40)
+    wait_for_output(client, "real", "Not logged in")
+    client.resize("real", 100, 30)  # repaints at the new size
+    client.input("real", b"\x03")
+    client.input("real", b"\x03")
+    assert client.wait("real", 20)["exit_code"] == 0
+    assert info["agent_session_id"] in bytes(client.read("real", 0, max_bytes=4 << 20)["data"]
+                                             ).decode(errors="replace").replace("\r\n", "")
