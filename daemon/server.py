@@ -28,10 +28,11 @@ from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
 from ptyd.proto.paths import Endpoints
 
 from . import ops as handlers
-from . import systemd
+from . import remote, systemd
 from .agentstate import EXITED, IDLE, WORKING
 from .config import DaemonConfig
 from .eventlog import EventLog
+from .listener import Listener, control_socket, publish_socket
 from .logs import log
 from .rundir import DaemonLock, ensure_private_dir, remove_stale_sockets
 from .session import EOF_AFTER_EXIT_S, Session
@@ -63,10 +64,7 @@ class Daemon:
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ctx: zmq.asyncio.Context | None = None
-        self._control: zmq.asyncio.Socket | None = None
-        self._control_send: zmq.Socket[bytes] | None = None
-        self._publish: zmq.asyncio.Socket | None = None
-        self._publish_send: zmq.Socket[bytes] | None = None
+        self._listeners: list[Listener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._heartbeat_timer: asyncio.TimerHandle | None = None
 
@@ -97,8 +95,9 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload"))
-        self._spawn_task(self._serve_control())
-        self._spawn_task(self._serve_subscriptions())
+        for listener in self._listeners:
+            self._spawn_task(self._serve_control(listener))
+            self._spawn_task(self._serve_subscriptions(listener))
         self._schedule_heartbeat()
         await self._self_probe()
         self.emit("daemon.started", pid=os.getpid(), version=installed_version())
@@ -153,27 +152,18 @@ class Daemon:
 
     def _bind(self) -> None:
         self._ctx = zmq.asyncio.Context()
-        control = self._ctx.socket(zmq.ROUTER)
-        control.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
-        # Replies to a departed or stalled client fail at once (EHOSTUNREACH / EAGAIN) instead
-        # of being dropped silently or blocking: we log them and go on.
-        control.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        control.setsockopt(zmq.LINGER, 0)
+        control = control_socket(self._ctx, MAX_FRAME_BYTES)
         if "control" in self.inherited:  # socket activation: adopt systemd's listening socket
             control.setsockopt(zmq.USE_FD, self.inherited["control"])
         control.bind(self.endpoints.control)
-        publish = self._ctx.socket(zmq.XPUB)
-        publish.setsockopt(zmq.SNDHWM, self.config.publish_hwm)
-        publish.setsockopt(zmq.XPUB_VERBOSE, 1)  # see every subscribe, even duplicates (sync)
-        publish.setsockopt(zmq.LINGER, 0)
+        publish = publish_socket(self._ctx, self.config.publish_hwm)
         if "publish" in self.inherited:
             publish.setsockopt(zmq.USE_FD, self.inherited["publish"])
         publish.bind(self.endpoints.publish)
-        self._control, self._publish = control, publish
-        # Plain (non-asyncio) views of the same sockets for non-blocking sends: a send never
-        # waits, and skipping the future per message keeps publishing cheap.
-        self._control_send = zmq.Socket.shadow(control.underlying)
-        self._publish_send = zmq.Socket.shadow(publish.underlying)
+        self._listeners = [Listener("local", control, publish)]
+        remote_pair = remote.bind(self._ctx, self.config)
+        if remote_pair is not None:
+            self._listeners.append(remote_pair)
 
     def request_stop(self, grace: float) -> None:
         if self.stopping:
@@ -205,7 +195,9 @@ class Daemon:
             task.cancel()
         if self._heartbeat_timer is not None:
             self._heartbeat_timer.cancel()
-        self._publish_send = self._control_send = None  # nothing may send after this
+        for listener in self._listeners:
+            listener.silence()
+        remote.stop(self._ctx)
         for session in self.sessions.values():
             session.close_master()
         assert self._ctx is not None
@@ -237,16 +229,15 @@ class Daemon:
 
     # -- requests --------------------------------------------------------------------------------
 
-    async def _serve_control(self) -> None:
-        assert self._control is not None
+    async def _serve_control(self, listener: Listener) -> None:
         while True:
-            frames = await self._control.recv_multipart()
+            frames = await listener.control.recv_multipart()
             try:
-                self._handle(frames)
+                self._handle(listener, frames)
             except Exception as e:  # never let one message end the loop
                 log.error("unexpected error handling a message: %r", e)
 
-    def _handle(self, frames: list[bytes]) -> None:
+    def _handle(self, listener: Listener, frames: list[bytes]) -> None:
         peer, rest = frames[0], frames[1:]
         # A REQ client puts an empty delimiter frame before the body; answer in kind.
         route = [peer, b""] if rest and rest[0] == b"" else [peer]
@@ -263,39 +254,40 @@ class Daemon:
         except ProtocolError as e:
             msgid = msgid if msgid is not None else e.request_id
             log.debug("peer=%s request=%s error=%s: %s", peer.hex(), msgid, e.code, e.message)
-            self._reply(route, msgid, error=e)
+            self._reply(listener, route, msgid, error=e)
             return
         except Exception as e:
-            self._reply(route, msgid, error=self._internal(e))
+            self._reply(listener, route, msgid, error=self._internal(e))
             return
         if inspect.isawaitable(result):
-            self._spawn_task(self._reply_later(route, msgid, result))
+            self._spawn_task(self._reply_later(listener, route, msgid, result))
         else:
-            self._reply(route, msgid, result)
+            self._reply(listener, route, msgid, result)
 
-    async def _reply_later(self, route: list[bytes], msgid: int | None,
+    async def _reply_later(self, listener: Listener, route: list[bytes], msgid: int | None,
                            result: Awaitable[dict[str, Any]]) -> None:
         try:
             value = await result
         except ProtocolError as e:
-            self._reply(route, msgid, error=e)
+            self._reply(listener, route, msgid, error=e)
         except Exception as e:
-            self._reply(route, msgid, error=self._internal(e))
+            self._reply(listener, route, msgid, error=self._internal(e))
         else:
-            self._reply(route, msgid, value)
+            self._reply(listener, route, msgid, value)
 
     def _internal(self, exc: BaseException) -> ProtocolError:
         log.error("internal error: %r\n%s", exc, "".join(traceback.format_exception(exc)))
         return ProtocolError(ErrorCode.INTERNAL, f"internal error in the daemon: {exc!r} "
                              "(details in the daemon's log)")
 
-    def _reply(self, route: list[bytes], msgid: int | None, result: dict[str, Any] | None = None,
-               error: ProtocolError | None = None) -> None:
-        if self._control_send is None:
+    def _reply(self, listener: Listener, route: list[bytes], msgid: int | None,
+               result: dict[str, Any] | None = None, error: ProtocolError | None = None) -> None:
+        sock = listener.control_send
+        if sock is None:
             return  # shutting down: the sockets are closed
         frames = route + envelope.encode_reply(msgid, result, error)
         try:
-            self._control_send.send_multipart(frames, flags=zmq.NOBLOCK)
+            sock.send_multipart(frames, flags=zmq.NOBLOCK)
         except zmq.Again:
             log.warning("peer=%s is not reading its replies: dropped reply id=%s",
                         route[0].hex(), msgid)
@@ -304,23 +296,26 @@ class Daemon:
 
     # -- publishing ------------------------------------------------------------------------------
 
-    async def _serve_subscriptions(self) -> None:
+    async def _serve_subscriptions(self, listener: Listener) -> None:
         """Read subscribe/unsubscribe messages; answer sync probes so a subscriber knows when its
         subscriptions are in effect."""
-        assert self._publish is not None and self._publish_send is not None
         while True:
-            message = await self._publish.recv()
+            message = await listener.publish.recv()
             if message[:1] == b"\x01" and message[1:].startswith(pubsub.SYNC_PREFIX):
-                self._publish_send.send_multipart([message[1:], b""], flags=zmq.NOBLOCK)
+                if listener.publish_send is not None:
+                    with contextlib.suppress(zmq.Again):
+                        listener.publish_send.send_multipart([message[1:], b""],
+                                                             flags=zmq.NOBLOCK)
             else:
                 self._on_subscription(message)
 
     def publish(self, frames: list[bytes]) -> None:
         """Send to every matching subscriber; a subscriber whose queue is full misses this one
         (ZeroMQ drops for it alone) and finds the gap by offset or sequence number."""
-        if self._publish_send is not None:
-            with contextlib.suppress(zmq.Again):
-                self._publish_send.send_multipart(frames, flags=zmq.NOBLOCK)
+        for listener in self._listeners:
+            if listener.publish_send is not None:
+                with contextlib.suppress(zmq.Again):
+                    listener.publish_send.send_multipart(frames, flags=zmq.NOBLOCK)
 
     def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
         event = self.events.record(type_, **fields)

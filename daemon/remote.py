@@ -1,0 +1,88 @@
+"""Remote access: the control and publish sockets on TCP, only ever with CURVE.
+
+Output can carry secrets, so the publish socket is encrypted and authenticated as well as the
+control socket. Clients are admitted by public key: every `*.key` certificate in the authorized
+keys directory (as written by `ptyd keys generate`) is let in, and nothing else. ZeroMQ's ZAP
+handler answers the handshake: a client with a wrong or unknown key gets no connection at all,
+so no session list and no output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+import zmq.auth
+from zmq.auth.asyncio import AsyncioAuthenticator
+
+from ptyd.proto.limits import MAX_FRAME_BYTES
+
+from .listener import Listener, control_socket, publish_socket
+from .logs import log
+
+ZAP_DOMAIN = "ptyd"
+_authenticators: dict[int, AsyncioAuthenticator] = {}
+
+
+class RemoteConfigError(Exception):
+    """Remote access is asked for in a way that would not be safe; the message says why."""
+
+
+def check(control: str | None, publish: str | None, secret_key: Any, authorized: Any) -> None:
+    if not control and not publish:
+        return
+    if not (control and publish):
+        raise RemoteConfigError("remote access needs both a control and a publish endpoint")
+    for endpoint in (control, publish):
+        if not endpoint.startswith("tcp://"):
+            raise RemoteConfigError(f"remote endpoint {endpoint!r} must be tcp://HOST:PORT")
+    if not secret_key or not authorized:
+        raise RemoteConfigError(
+            "plain TCP is refused: output can contain secrets, so remote endpoints need CURVE; "
+            "give the server's secret key (ptyd keys generate) and a directory of authorized "
+            "client keys")
+
+
+def bind(ctx: zmq.asyncio.Context, config: Any) -> Listener | None:
+    """Bind the remote pair if the configuration asks for it (None otherwise)."""
+    control_ep = getattr(config, "remote_control", None)
+    publish_ep = getattr(config, "remote_publish", None)
+    secret_file = getattr(config, "remote_secret_key", None)
+    authorized = getattr(config, "remote_authorized_keys", None)
+    check(control_ep, publish_ep, secret_file, authorized)
+    if not control_ep or not publish_ep or not secret_file:
+        return None
+    public, secret = zmq.auth.load_certificate(Path(secret_file))
+    if secret is None:
+        raise RemoteConfigError(f"{secret_file} holds no secret key (use the .key_secret file)")
+    auth = AsyncioAuthenticator(ctx)
+    auth.start()
+    auth.configure_curve(domain=ZAP_DOMAIN, location=str(authorized))
+    _authenticators[id(ctx)] = auth
+    control = control_socket(ctx, MAX_FRAME_BYTES)
+    publish = publish_socket(ctx, getattr(config, "publish_hwm", 1000))
+    for sock in (control, publish):
+        sock.curve_server = True
+        sock.curve_secretkey = secret
+        sock.curve_publickey = public
+        sock.zap_domain = ZAP_DOMAIN.encode()
+    control.bind(control_ep)
+    publish.bind(publish_ep)
+    log.info("remote access on %s and %s (CURVE; authorized keys in %s)", control_ep,
+             publish_ep, authorized)
+    return Listener("remote", control, publish)
+
+
+def reload_keys(ctx: zmq.asyncio.Context, authorized: Any) -> None:
+    """Re-read the authorized keys directory (on SIGHUP)."""
+    auth = _authenticators.get(id(ctx))
+    if auth is not None and authorized:
+        auth.configure_curve(domain=ZAP_DOMAIN, location=str(authorized))
+
+
+def stop(ctx: zmq.asyncio.Context | None) -> None:
+    auth = _authenticators.pop(id(ctx), None) if ctx is not None else None
+    if auth is not None:
+        auth.stop()
