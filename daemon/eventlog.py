@@ -34,6 +34,10 @@ class EventLog:
         self._events.append(event)
         return event
 
+    def restore(self, event: dict[str, Any]) -> None:
+        """Put back an event of a predecessor (upgrade), keeping its number."""
+        self._events.append(event)
+
     def heartbeat(self, **fields: Any) -> dict[str, Any]:
         return {"type": "heartbeat", "seq": self.last_seq, "boot": self.boot,
                 "time": round(time.time(), 6), **fields}

@@ -14,9 +14,11 @@ import inspect
 import os
 import resource
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any
 
 import zmq
@@ -27,13 +29,15 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
 from ptyd.proto.paths import Endpoints
 
+from . import handover, remote, systemd, upgrade
 from . import ops as handlers
-from . import remote, systemd
 from .agentstate import EXITED, IDLE, WORKING
 from .config import DaemonConfig
+from .configfile import reload_config
 from .eventlog import EventLog
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
+from .recording import Recordings
 from .rundir import DaemonLock, ensure_private_dir, remove_stale_sockets
 from .session import EOF_AFTER_EXIT_S, Session
 from .version import installed_version
@@ -48,13 +52,18 @@ REAP_POLL_S = 0.5
 
 
 class Daemon:
-    def __init__(self, config: DaemonConfig):
+    def __init__(self, config: DaemonConfig, adopt: Path | None = None):
         self.config = config
+        self.adopt_path = adopt
+        """A predecessor's handover state to take over (upgrade in place)."""
+        self._adopt_state: dict[str, Any] | None = None
+        self._helper_exits: dict[int, asyncio.Future[int]] = {}
         self.sessions: dict[str, Session] = {}
         self._by_pid: dict[int, Session] = {}
         self._viewers: dict[str, Viewer] = {}
         self.subscribed_viewers: set[str] = set()
         self.events = EventLog(EVENT_LOG_LEN)
+        self.recordings = Recordings()
         self.endpoints = Endpoints.in_dir(config.runtime_dir)
         self.lock = DaemonLock(config.runtime_dir)
         self.inherited: dict[str, int] = {}
@@ -75,6 +84,15 @@ class Daemon:
         private, the lock free; stale sockets of a dead daemon are then removed (unless systemd
         handed us the listening sockets, whose files it made)."""
         ensure_private_dir(self.config.runtime_dir)
+        if self.adopt_path is not None:
+            # Upgrade in place: the lock and systemd's sockets came with us across exec.
+            self._adopt_state = handover.read(self.adopt_path)
+            self.lock.fd = self._adopt_state["lock_fd"]
+            self.inherited = dict(self._adopt_state["inherited"])
+            for fd in (self.lock.fd, *self.inherited.values()):
+                os.set_inheritable(fd, False)
+            _raise_fd_limit()
+            return
         self.lock.acquire()
         self.inherited = systemd.listen_fds()
         if not self.inherited:
@@ -94,7 +112,14 @@ class Daemon:
         loop.add_signal_handler(signal.SIGCHLD, self._on_sigchld)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
-        loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: nothing to reload"))
+        loop.add_signal_handler(signal.SIGHUP, reload_config, self)
+        loop.add_signal_handler(signal.SIGUSR2, self._on_sigusr2)
+        if self._adopt_state is not None:
+            upgrade.adopt(self, self._adopt_state)
+            self._adopt_state = None
+            assert self.adopt_path is not None
+            self.adopt_path.unlink(missing_ok=True)
+            self._on_sigchld()  # children that exited while we were exec'ing
         for listener in self._listeners:
             self._spawn_task(self._serve_control(listener))
             self._spawn_task(self._serve_subscriptions(listener))
@@ -195,13 +220,10 @@ class Daemon:
             task.cancel()
         if self._heartbeat_timer is not None:
             self._heartbeat_timer.cancel()
-        for listener in self._listeners:
-            listener.silence()
-        remote.stop(self._ctx)
         for session in self.sessions.values():
             session.close_master()
-        assert self._ctx is not None
-        self._ctx.destroy(linger=0)
+        self.recordings.close_all()
+        self.close_sockets()
         for name, endpoint in (("control", self.endpoints.control),
                                ("publish", self.endpoints.publish)):
             if name not in self.inherited:  # systemd's socket files stay for the next start
@@ -209,6 +231,98 @@ class Daemon:
                     os.unlink(endpoint.removeprefix("ipc://"))
         self.lock.release()
         log.info("daemon stopped")
+
+    async def start_upgrade(self, python: str | None = None) -> str | None:
+        """Check that the installed version can take over, then re-exec shortly (after the
+        caller's reply has left). Returns why not, if it cannot."""
+        if self.stopping:
+            return "the daemon is already stopping or upgrading"
+        python = python or sys.executable
+        problem = await upgrade.precheck(self, python)
+        if problem is not None:
+            log.error("upgrade refused: %s", problem)
+            return problem
+        self.stopping = True  # no new work from here on
+        log.info("upgrade: handing %d session(s) to the installed version", len(self.sessions))
+        self.emit("daemon.upgrading", sessions=len(self.sessions))
+        assert self._loop is not None
+        self._loop.call_later(0.02, self._exec_successor, python)
+        return None
+
+    def _exec_successor(self, python: str) -> None:
+        assert self._loop is not None
+        for session in self.sessions.values():  # stop reading: the successor reads from here
+            for fd in (session.master_fd, session.stderr_fd):
+                if fd >= 0:
+                    self._loop.remove_reader(fd)
+                    self._loop.remove_writer(fd)
+        try:
+            upgrade.exec_successor(self, python)
+        except OSError as e:  # exec failed: we are still here, so go on serving
+            log.error("upgrade: exec failed, going on as before: %s", e)
+            self.stopping = False
+            self._bind()
+            for listener in self._listeners:
+                self._spawn_task(self._serve_control(listener))
+                self._spawn_task(self._serve_subscriptions(listener))
+            for session in self.sessions.values():
+                for fd in (session.master_fd, session.stderr_fd):
+                    if fd >= 0:
+                        os.set_inheritable(fd, False)
+                if session.running:
+                    self._loop.add_reader(session.master_fd, self._on_readable, session)
+                if session.stderr_fd >= 0:
+                    self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
+
+    def _on_sigusr2(self) -> None:
+        self._spawn_task(self.start_upgrade())
+
+    def close_sockets(self) -> None:
+        """Close every ZeroMQ socket now (before exec: clients then reconnect to the successor)."""
+        for listener in self._listeners:
+            listener.silence()
+        remote.stop(self._ctx)
+        if self._ctx is not None:
+            self._ctx.destroy(linger=100)  # let replies already queued (the upgrade's) leave
+            self._ctx = None
+
+    async def run_helper(self, argv: list[str], timeout: float) -> tuple[int, str]:
+        """Run a short helper program without blocking the loop; (exit code, its output).
+        Our SIGCHLD reaper hands its exit status over, so nothing else may wait for it."""
+        import subprocess
+        import tempfile
+
+        assert self._loop is not None
+        with tempfile.TemporaryFile() as out:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT)
+            future: asyncio.Future[int] = self._loop.create_future()
+            self._helper_exits[proc.pid] = future
+            self._on_sigchld()  # in case it already exited
+            try:
+                code = await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                proc.kill()
+                return -1, f"timed out after {timeout:g}s"
+            finally:
+                if proc.returncode is None:  # reaped by us: keep Popen from waiting again
+                    proc.returncode = future.result() if future.done() else -9
+            out.seek(0)
+            return code, out.read().decode(errors="replace")
+
+    def adopt_session(self, session: Session) -> None:
+        """A session handed over by a predecessor: running ones are watched again at once."""
+        if session.running:
+            self.add_session(session)
+        else:
+            self.sessions[session.name] = session
+
+    def adopt_viewer(self, viewer: Viewer) -> None:
+        self._viewers[viewer.id] = viewer
+
+    def drop_viewer_unless_subscribed(self, viewer_id: str) -> None:
+        if viewer_id not in self.subscribed_viewers:
+            self.drop_viewer(viewer_id)
 
     def _on_stop_signal(self, signum: int) -> None:
         log.info("received %s", signal.Signals(signum).name)
@@ -391,6 +505,7 @@ class Daemon:
             data, at_eof = b"", True
         if data:
             offset = session.scrollback.append(data)
+            self.recordings.output(session, data)
             self.publish(pubsub.output_frames(session.name, session.epoch, offset, data))
             session.term.feed(data, offset)
             if session.agent is None:
@@ -488,6 +603,7 @@ class Daemon:
         changed = (session.cols, session.rows) != (cols, rows)
         session.set_size(cols, rows)
         if changed:
+            self.recordings.resize(session, cols, rows)
             self.emit("session.resized", session=session.name, cols=cols, rows=rows,
                       reason=reason)
         return changed
@@ -552,7 +668,11 @@ class Daemon:
                 return
             session = self._by_pid.pop(pid, None)
             if session is None:
-                log.debug("reaped child pid=%d that belongs to no session", pid)
+                helper = self._helper_exits.pop(pid, None)
+                if helper is not None and not helper.done():
+                    helper.set_result(os.waitstatus_to_exitcode(status))
+                else:
+                    log.debug("reaped child pid=%d that belongs to no session", pid)
                 continue
             session.set_reaped(status)
             self._on_reaped(session)
@@ -587,6 +707,7 @@ class Daemon:
         if session.stderr_fd >= 0:
             self._on_stderr(session)  # what the program wrote to stderr last
         self._close_fds(session)
+        self.recordings.close(session, session.exit_status)
         status = session.exit_status
         log.info("session=%s exited code=%s signal=%s after=%.1fs", session.name,
                  status.code if status else None, status.signal if status else None,
@@ -628,6 +749,7 @@ class Daemon:
         assert self._loop is not None
         was_empty = not session.pending_input
         session.queue_input(data)
+        self.recordings.input(session, data)
         if was_empty and not session.flush_input():
             # The program is not reading its terminal: finish the write when it can take more.
             self._loop.add_writer(session.master_fd, self._on_writable, session)
@@ -652,6 +774,7 @@ class Daemon:
         """The session may run this long; then it is stopped and the reason recorded, so the
         limit holds even if the program that asked for it is gone."""
         assert self._loop is not None
+        session.timeout_at = time.monotonic() + seconds
         session.timers.append(self._loop.call_later(seconds, self._time_out, session, seconds))
 
     def _time_out(self, session: Session, seconds: float) -> None:

@@ -98,6 +98,8 @@ class Session:
     pending_input: deque[memoryview] = field(default_factory=deque, repr=False)
     pending_input_bytes: int = 0
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+    timeout_at: float | None = None
+    """Monotonic time at which the session's timeout stops it, if it has one."""
 
     @property
     def running(self) -> bool:

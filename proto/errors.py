@@ -33,6 +33,8 @@ class ErrorCode(enum.StrEnum):
     """Input from a viewer that attached read-only."""
     SHUTTING_DOWN = "shutting_down"
     """The daemon is stopping and takes no new work."""
+    UPGRADE_FAILED = "upgrade_failed"
+    """The installed version cannot take over; the running daemon goes on unchanged."""
     INTERNAL = "internal"
     """A bug in the daemon: the request failed, the daemon goes on serving."""
 

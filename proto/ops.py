@@ -35,6 +35,9 @@ SIZE_POLICIES = ("latest", "smallest", "fixed")
 resized, like tmux), smallest (of all writing viewers), fixed (only explicit resizes)."""
 AGENT_KINDS = ("claude",)
 STDERR_MODES = ("pty", "pipe")
+RECORD_FORMATS = ("asciicast", "log", "none")
+"""A session's recording: asciicast v2, a raw log, or none; a spawn without `record` gets the
+daemon's configured default."""
 STREAMS = ("stdout", "stderr")
 STATES = ("starting", "working", "waiting", "idle", "exited")
 """Agent states: starting (not ready yet), working (busy on a turn), waiting (needs a person,
@@ -62,6 +65,8 @@ class Spawn:
     idle_after: float | None = None
     timeout: float | None = None
     stderr: str = "pty"
+    record: str | None = None
+    record_input: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,13 @@ class Redraw:
 
 
 @dataclass(frozen=True, slots=True)
+class Upgrade:
+    python: str | None = None
+    """Interpreter of the successor (another virtualenv's python, for example); default: the
+    daemon's own, which imports whatever version of ptyd is installed now."""
+
+
+@dataclass(frozen=True, slots=True)
 class Hook:
     session: str
     event: str
@@ -214,6 +226,8 @@ def _spawn(p: Params) -> Spawn:
         idle_after=p.number("idle_after", lo=0.01, hi=MAX_WAIT_S),
         timeout=p.number("timeout", lo=0, hi=MAX_WAIT_S),
         stderr=p.choice("stderr", STDERR_MODES, "pty") or "pty",
+        record=p.choice("record", RECORD_FORMATS),
+        record_input=None if p.raw("record_input", False) is None else p.flag("record_input"),
     )
 
 
@@ -319,6 +333,7 @@ DECODERS: dict[str, Callable[[Params], Any]] = {
     "detach": lambda p: Detach(_session(p), _viewer(p, required=False)),
     "redraw": lambda p: Redraw(_session(p)),
     "hook": _hook,
+    "upgrade": lambda p: Upgrade(p.text("python", nonempty=True)),
 }
 
 

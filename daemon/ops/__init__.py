@@ -27,6 +27,7 @@ from . import (
     shutdown,
     signal,
     spawn,
+    upgrade,
     wait,
 )
 
@@ -53,4 +54,5 @@ OPS: dict[str, Handler] = {
     "detach": detach.handle,
     "redraw": redraw.handle,
     "hook": hook.handle,
+    "upgrade": upgrade.handle,
 }
