@@ -1,0 +1,93 @@
+"""Upgrade in place: the daemon re-executes itself and adopts every session; agents notice
+nothing (same parent, same terminal, no signal), offsets and epochs hold."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+
+from ptyd.client import Client, RemoteError
+from tests.conftest import DaemonProcess, agent, screen_text, wait_for_output, wait_until
+
+
+def upgraded(daemon: DaemonProcess, before_seq: int) -> bool:
+    try:
+        with daemon.client(timeout=1) as c:
+            return any(e["type"] == "daemon.upgraded" for e in c.events(before_seq)["events"])
+    except Exception:
+        return False
+
+
+def process_start_time(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+
+
+def test_upgrade_keeps_pid_sessions_offsets_and_agents(client: Client,
+                                                       daemon: DaemonProcess) -> None:
+    pid = client.hello()["pid"]
+    a = client.spawn(agent("prompt"), name="a")
+    client.spawn(["sh", "-c", "echo done; exit 4"], name="gone")
+    client.wait("gone", 10)
+    wait_for_output(client, "a", "ready> ")
+    client.input("a", "before\r")
+    wait_for_output(client, "a", "echo: before")
+    started = process_start_time(a["pid"])
+    info_before = client.info("a")
+    seq = client.events(0)["last"]
+    assert client.request("upgrade")["upgrading"] is True
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        assert c.hello()["pid"] == pid == daemon.proc.pid
+        info = c.info("a")
+        assert info["epoch"] == info_before["epoch"] and info["pid"] == a["pid"]
+        assert info["end"] >= info_before["end"] and info["base"] == info_before["base"]
+        assert process_start_time(a["pid"]) == started, "the agent was restarted"
+        c.input("a", "after\r")
+        out = wait_for_output(c, "a", "echo: after")
+        assert out.count("echo: before") == 1
+        gone = c.info("gone")
+        assert gone["status"] == "exited" and gone["exit_code"] == 4
+        assert "done" in screen_text(c, "gone")
+        events = c.events(seq)["events"]
+        assert [e["seq"] for e in events] == list(range(seq, seq + len(events)))
+        assert {e["boot"] for e in events} == {c.hello()["boot"]}, "same daemon, same boot id"
+        # An agent that ends after the upgrade is reaped by the successor, with its code.
+        c.input("a", "exit 9\r")
+        assert c.wait("a", 10)["exit_code"] == 9
+    assert not (daemon.dir / "handover.msgpack").exists()
+
+
+def test_upgrade_to_a_broken_installation_is_refused(client: Client, daemon: DaemonProcess,
+                                                     tmp_path: Path) -> None:
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named ptyd' >&2\nexit 1\n")
+    broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
+    client.spawn(["sleep", "60"], name="s")
+    with pytest.raises(RemoteError) as e:
+        client.request("upgrade", {"python": str(broken)})
+    assert e.value.code == "upgrade_failed" and "cannot start" in e.value.message
+    assert client.info("s")["status"] == "running"  # the running daemon goes on
+    client.spawn(["true"], name="still-serving")
+
+
+def test_sigusr2_upgrades(client: Client, daemon: DaemonProcess) -> None:
+    client.spawn(["sleep", "60"], name="s")
+    seq = client.events(0)["last"]
+    os.kill(daemon.proc.pid, signal.SIGUSR2)
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        assert c.info("s")["status"] == "running"
+
+
+def test_timeout_survives_upgrade(client: Client, daemon: DaemonProcess) -> None:
+    client.request("spawn", {"argv": ["sleep", "60"], "name": "t", "timeout": 2.0})
+    seq = client.events(0)["last"]
+    client.request("upgrade")
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        info = c.wait("t", 15)
+        assert info["exited"] and info["stop_reason"] == "timeout"
