@@ -147,7 +147,13 @@ class OutputStream:
                 async with asyncio.timeout(LIVENESS_PROBE_S):
                     frames = await sub.recv_multipart()
             except TimeoutError:
-                await self.client.hello()  # raises DaemonNotRunning if it is gone
+                # Quiet for a while: is the daemon there (raises DaemonNotRunning if not), and
+                # did we miss output while our subscription was reconnecting (an upgrade)?
+                await self.client.hello()
+                async for item in self._fill(None):
+                    yield item
+                if self._exited:
+                    return
                 continue
             message = pubsub.decode_published(frames)
             if isinstance(message, pubsub.OutputChunk):

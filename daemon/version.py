@@ -1,10 +1,7 @@
-"""The installed version of ptyd, as the daemon reports it in `hello` and events."""
+"""The version of ptyd this daemon runs, as it reports it in `hello` and events."""
 
-from importlib.metadata import PackageNotFoundError, version
+from ptyd import __version__
 
 
 def installed_version() -> str:
-    try:
-        return version("ptyd")
-    except PackageNotFoundError:
-        return "unknown"
+    return __version__

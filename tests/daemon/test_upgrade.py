@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ptyd.client import Client, RemoteError
+from tests.agents.printer import payload
 from tests.conftest import DaemonProcess, agent, screen_text, wait_for_output, wait_until
 
 
@@ -91,3 +92,36 @@ def test_timeout_survives_upgrade(client: Client, daemon: DaemonProcess) -> None
     with daemon.client() as c:
         info = c.wait("t", 15)
         assert info["exited"] and info["stop_reason"] == "timeout"
+
+
+def test_clients_and_streams_carry_on_across_an_upgrade(client: Client,
+                                                        daemon: DaemonProcess) -> None:
+    client.spawn(agent("printer", "3000000", "--then-wait"), name="p", scrollback_bytes=8 << 20)
+    received = bytearray()
+    stream = client.output("p", 0)
+    for item in stream:  # read a part, then upgrade under the open stream
+        received += item.data
+        if len(received) > 100_000:
+            break
+    waiter: dict[str, object] = {}
+    import threading
+
+    with daemon.client() as other:
+        t = threading.Thread(target=lambda: waiter.update(other.wait("p", 60)))
+        t.start()
+        seq = client.events(0)["last"]
+        client.request("upgrade")
+        for item in stream:
+            received += item.data
+            if received.endswith(b"done\r\n"):
+                break
+        assert upgraded(daemon, seq)
+        expected = tty(payload(3000000) + b"done\n")
+        assert bytes(received) == expected, "every byte once, in order, across the upgrade"
+        client.input("p", "\r")  # the same client object still works
+        t.join(30)
+        assert waiter["exit_code"] == 0, "a wait in flight was resent to the successor"
+
+
+def tty(data: bytes) -> bytes:
+    return data.replace(b"\n", b"\r\n")
