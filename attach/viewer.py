@@ -21,7 +21,14 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from ptyd.client import AsyncClient, DaemonNotRunning, Lost, PtydError, SessionExited
+from ptyd.client import (
+    AsyncClient,
+    ConnectionInterrupted,
+    DaemonNotRunning,
+    Lost,
+    PtydError,
+    SessionExited,
+)
 from ptyd.client._stream import OutputStream
 from ptyd.proto import pubsub
 
@@ -184,6 +191,8 @@ class Attachment:
                                                     "viewer": self.viewer_id})
             except SessionExited:
                 pass  # the exit itself arrives on the stream
+            except ConnectionInterrupted:
+                pass  # the daemon upgraded itself under us; we carry on with its successor
             except DaemonNotRunning:
                 return
             except PtydError as e:

@@ -216,3 +216,26 @@ def test_signals_to_the_viewer_restore_the_terminal(client: Client, daemon: Daem
     assert any("detached from session sg" in line for line in lines)
     assert not any(line.startswith("|size") for line in lines), "alternate screen not left"
     assert client.info("sg")["status"] == "running"
+
+
+def test_viewer_carries_on_across_a_daemon_upgrade(client: Client, daemon: DaemonProcess,
+                                                   tmux: Tmux) -> None:
+    client.spawn(agent("prompt"), name="up", cols=80, rows=24)
+    pane = tmux.start(attach_command(daemon, "up"), 80, 24)
+    tmux.wait_for(pane, "ready>")
+    wait_until(lambda: client.info("up")["viewers"] == 1)
+    seq = client.events(0)["last"]
+    client.request("upgrade")
+
+    def upgraded() -> bool:
+        with daemon.client() as c:
+            return any(e["type"] == "daemon.upgraded" for e in c.events(seq)["events"])
+
+    wait_until(upgraded, 20, message="the successor to adopt")
+    tmux.text(pane, "typed after the upgrade")
+    tmux.keys(pane, "Enter")
+    tmux.wait_for(pane, "echo: typed after the upgrade")
+    with daemon.client() as c:
+        wait_until(lambda: c.info("up")["viewers"] == 1)
+    tmux.keys(pane, "C-\\")
+    tmux.wait_for(pane, "[rc=0]")
