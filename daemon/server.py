@@ -29,7 +29,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
 from ptyd.proto.paths import Endpoints
 
-from . import handover, remote, systemd, upgrade
+from . import handover, persist, remote, systemd, upgrade
 from . import ops as handlers
 from .agentstate import EXITED, IDLE, WORKING
 from .config import DaemonConfig
@@ -58,6 +58,10 @@ class Daemon:
         """A predecessor's handover state to take over (upgrade in place)."""
         self._adopt_state: dict[str, Any] | None = None
         self._helper_exits: dict[int, asyncio.Future[int]] = {}
+        self._stored_ptys: dict[str, int] = {}
+        self._persist = False
+        self._dirty = True
+        self._save_timer: asyncio.TimerHandle | None = None
         self.sessions: dict[str, Session] = {}
         self._by_pid: dict[int, Session] = {}
         self._viewers: dict[str, Viewer] = {}
@@ -95,6 +99,9 @@ class Daemon:
             return
         self.lock.acquire()
         self.inherited = systemd.listen_fds()
+        # PTYs our crashed predecessor left in systemd's fd store come back as named fds.
+        self._stored_ptys = {name: self.inherited.pop(name) for name in list(self.inherited)
+                             if name.startswith(persist.FD_PREFIX)}
         if not self.inherited:
             for path in remove_stale_sockets(self.config.runtime_dir):
                 log.info("removed stale socket %s", path)
@@ -114,6 +121,14 @@ class Daemon:
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, reload_config, self)
         loop.add_signal_handler(signal.SIGUSR2, self._on_sigusr2)
+        for session in persist.adopt_after_crash(self, self._stored_ptys):
+            self.adopt_session(session)
+            self._watch_foreign(session)
+            log.info("session=%s adopted after a crash (pid %d)", session.name, session.pid)
+        self._stored_ptys = {}
+        self._persist = persist.fd_store_available()
+        if self._persist:
+            self._save_timer = loop.call_later(persist.SAVE_INTERVAL_S, self._save_state)
         if self._adopt_state is not None:
             upgrade.adopt(self, self._adopt_state)
             self._adopt_state = None
@@ -218,8 +233,11 @@ class Daemon:
         await asyncio.sleep(0.05)
         for task in list(self._tasks):
             task.cancel()
-        if self._heartbeat_timer is not None:
-            self._heartbeat_timer.cancel()
+        for timer in (self._heartbeat_timer, self._save_timer):
+            if timer is not None:
+                timer.cancel()
+        if self._persist:  # an orderly stop: nothing to survive
+            (self.config.runtime_dir / persist.STATE_FILE).unlink(missing_ok=True)
         for session in self.sessions.values():
             session.close_master()
         self.recordings.close_all()
@@ -313,9 +331,45 @@ class Daemon:
     def adopt_session(self, session: Session) -> None:
         """A session handed over by a predecessor: running ones are watched again at once."""
         if session.running:
-            self.add_session(session)
+            self.add_session(session, store=False)
         else:
             self.sessions[session.name] = session
+
+    def _watch_foreign(self, session: Session) -> None:
+        """A session adopted after a crash is not our child: watch its exit with a pidfd (its
+        exit status cannot be known)."""
+        assert self._loop is not None
+        session.foreign = True
+        try:
+            pidfd = os.pidfd_open(session.pid)
+        except ProcessLookupError:
+            pidfd = -1
+        if pidfd < 0:
+            self._foreign_exited(session, -1)
+            return
+        self._loop.add_reader(pidfd, self._foreign_exited, session, pidfd)
+
+    def _foreign_exited(self, session: Session, pidfd: int) -> None:
+        assert self._loop is not None
+        if pidfd >= 0:
+            self._loop.remove_reader(pidfd)
+            os.close(pidfd)
+        if not session.reaped:
+            session.set_reaped(-1)
+            session.stop_reason = session.stop_reason or "exit status unknown (adopted)"
+            self._on_reaped(session)
+
+    def _save_state(self) -> None:
+        """Crash survival: rewrite the state file while something changed."""
+        assert self._loop is not None
+        if self._dirty and not self.stopping:
+            self._dirty = False
+            try:
+                persist.save(self)
+            except OSError as e:
+                log.error("cannot save state: %s", e)
+        if not self._stopped.is_set():
+            self._save_timer = self._loop.call_later(persist.SAVE_INTERVAL_S, self._save_state)
 
     def adopt_viewer(self, viewer: Viewer) -> None:
         self._viewers[viewer.id] = viewer
@@ -472,13 +526,18 @@ class Daemon:
             n += 1
         return str(n)
 
-    def add_session(self, session: Session) -> None:
+    def add_session(self, session: Session, store: bool = True) -> None:
+        """Watch a session's terminal; `store`: also give its PTY to the fd store (a session
+        adopted from a predecessor is there already)."""
         assert self._loop is not None
         self.sessions[session.name] = session
         self._by_pid[session.pid] = session
         self._loop.add_reader(session.master_fd, self._on_readable, session)
         if session.stderr_fd >= 0:
             self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
+        if self._persist and store:
+            persist.store_fd(session.name, session.master_fd)
+        self._dirty = True
         self.notify_status()
 
     def remove_session(self, session: Session) -> None:
@@ -508,6 +567,7 @@ class Daemon:
             self.recordings.output(session, data)
             self.publish(pubsub.output_frames(session.name, session.epoch, offset, data))
             session.term.feed(data, offset)
+            self._dirty = True
             if session.agent is None:
                 self._note_activity(session)
         if at_eof:
@@ -712,6 +772,9 @@ class Daemon:
         log.info("session=%s exited code=%s signal=%s after=%.1fs", session.name,
                  status.code if status else None, status.signal if status else None,
                  session.duration)
+        if self._persist:
+            persist.forget_fd(session.name)
+        self._dirty = True
         self.emit("session.exited", session=session.name, **_exit_fields(session),
                   duration=round(session.duration, 3), stop_reason=session.stop_reason)
         self.notify_status()

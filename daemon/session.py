@@ -98,6 +98,8 @@ class Session:
     pending_input: deque[memoryview] = field(default_factory=deque, repr=False)
     pending_input_bytes: int = 0
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+    foreign: bool = False
+    """Adopted after a crash: not our child, so its exit is seen through a pidfd only."""
     timeout_at: float | None = None
     """Monotonic time at which the session's timeout stops it, if it has one."""
 
@@ -211,7 +213,7 @@ class Session:
 
     def try_reap(self) -> bool:
         """waitpid without blocking; True if the child was reaped now."""
-        if self.reaped:
+        if self.reaped or self.foreign:
             return False
         try:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
