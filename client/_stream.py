@@ -88,7 +88,9 @@ class OutputStream:
     async def _subscribe(self) -> zmq.asyncio.Socket:
         sub = self.client.context.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
-        sub.setsockopt(zmq.RCVHWM, 100_000)
+        # A modest queue: a consumer that stops iterating loses messages rather than memory,
+        # and the stream fills the gap from the ring when it goes on.
+        sub.setsockopt(zmq.RCVHWM, 1000)
         sub.connect(self.client.endpoints.publish)
         sub.setsockopt(zmq.SUBSCRIBE, pubsub.output_topic(self.session))
         sub.setsockopt(zmq.SUBSCRIBE, pubsub.EVENT_TOPIC)
@@ -173,7 +175,20 @@ class OutputStream:
                 if self.events:
                     yield message
             elif isinstance(message, pubsub.Event):
-                if self.events and message.type != "heartbeat":
+                if message.type == "heartbeat":
+                    # A heartbeat names the last event number: if we have not seen that one,
+                    # messages were dropped for us (we were slow) and may have included our
+                    # last output and our session's exit. Catch up from the ring.
+                    missed = self._last_seq is not None and message.seq > self._last_seq
+                    self._last_seq = message.seq
+                    if missed:
+                        async for item in self._fill(None):
+                            yield item
+                        if self._exited:
+                            return
+                    continue
+                self._last_seq = message.seq
+                if self.events:
                     yield message
                 if message.fields.get("session") != self.session:
                     continue
@@ -186,3 +201,4 @@ class OutputStream:
                     return
 
     _exited = False
+    _last_seq: int | None = None

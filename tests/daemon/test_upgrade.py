@@ -111,11 +111,11 @@ def test_clients_and_streams_carry_on_across_an_upgrade(client: Client,
         t.start()
         seq = client.events(0)["last"]
         client.request("upgrade")
-        for item in stream:
+        wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+        for item in stream:  # the stream was opened on the predecessor
             received += item.data
             if received.endswith(b"done\r\n"):
                 break
-        assert upgraded(daemon, seq)
         expected = tty(payload(3000000) + b"done\n")
         assert bytes(received) == expected, "every byte once, in order, across the upgrade"
         client.input("p", "\r")  # the same client object still works
