@@ -4,7 +4,7 @@ remote pair is a second pair of sockets and not more endpoints on the local ones
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import zmq
 import zmq.asyncio
@@ -17,6 +17,8 @@ class Listener:
     publish: zmq.asyncio.Socket
     control_send: zmq.Socket[bytes] | None = None
     publish_send: zmq.Socket[bytes] | None = None
+    fds: list[int] = field(default_factory=list)
+    """ZeroMQ's notification fds of both sockets, watched by the event loop."""
 
     def __post_init__(self) -> None:
         # Plain (non-asyncio) views of the same sockets for non-blocking sends: a send never

@@ -47,6 +47,9 @@ REDRAW_RESTORE_S = 0.05
 """How long the one-row-smaller size of a forced redraw lasts: long enough for the program to
 see it (a SIGWINCH pair read as one would show no change)."""
 
+MESSAGES_PER_WAKEUP = 64
+"""Requests handled per wakeup of the control socket before others get the loop."""
+
 REAP_POLL_S = 0.5
 """Fallback poll for a child whose PTY hung up but whose SIGCHLD we have not seen yet."""
 
@@ -136,8 +139,7 @@ class Daemon:
             self.adopt_path.unlink(missing_ok=True)
             self._on_sigchld()  # children that exited while we were exec'ing
         for listener in self._listeners:
-            self._spawn_task(self._serve_control(listener))
-            self._spawn_task(self._serve_subscriptions(listener))
+            self._serve(listener)
         self._schedule_heartbeat()
         await self._self_probe()
         self.emit("daemon.started", pid=os.getpid(), version=installed_version())
@@ -281,8 +283,7 @@ class Daemon:
             self.stopping = False
             self._bind()
             for listener in self._listeners:
-                self._spawn_task(self._serve_control(listener))
-                self._spawn_task(self._serve_subscriptions(listener))
+                self._serve(listener)
             for session in self.sessions.values():
                 for fd in (session.master_fd, session.stderr_fd):
                     if fd >= 0:
@@ -298,6 +299,10 @@ class Daemon:
     def close_sockets(self) -> None:
         """Close every ZeroMQ socket now (before exec: clients then reconnect to the successor)."""
         for listener in self._listeners:
+            if self._loop is not None:
+                for fd in listener.fds:
+                    self._loop.remove_reader(fd)
+            listener.fds.clear()
             listener.silence()
         remote.stop(self._ctx)
         if self._ctx is not None:
@@ -397,13 +402,34 @@ class Daemon:
 
     # -- requests --------------------------------------------------------------------------------
 
-    async def _serve_control(self, listener: Listener) -> None:
-        while True:
-            frames = await listener.control.recv_multipart()
+    def _serve(self, listener: Listener) -> None:
+        """Watch a listener's sockets from the loop itself. A ZeroMQ socket's FD only signals
+        that its state changed (edge-triggered), so each wakeup drains until EAGAIN, and after
+        we send on a socket (which can consume the edge) we look at ZMQ_EVENTS ourselves."""
+        assert self._loop is not None
+        for sock, drain in ((listener.control_send, self._drain_control),
+                            (listener.publish_send, self._drain_subscriptions)):
+            assert sock is not None
+            fd = int(sock.getsockopt(zmq.FD))
+            listener.fds.append(fd)
+            self._loop.add_reader(fd, drain, listener)
+            self._loop.call_soon(drain, listener)
+
+    def _drain_control(self, listener: Listener) -> None:
+        sock = listener.control_send
+        if sock is None:
+            return
+        for _ in range(MESSAGES_PER_WAKEUP):
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
             try:
                 self._handle(listener, frames)
             except Exception as e:  # never let one message end the loop
                 log.error("unexpected error handling a message: %r", e)
+        assert self._loop is not None
+        self._loop.call_soon(self._drain_control, listener)  # more: let others run first
 
     def _handle(self, listener: Listener, frames: list[bytes]) -> None:
         peer, rest = frames[0], frames[1:]
@@ -456,6 +482,7 @@ class Daemon:
         frames = route + envelope.encode_reply(msgid, result, error)
         try:
             sock.send_multipart(frames, flags=zmq.NOBLOCK)
+            self._recheck(sock, self._drain_control, listener)
         except zmq.Again:
             log.warning("peer=%s is not reading its replies: dropped reply id=%s",
                         route[0].hex(), msgid)
@@ -464,26 +491,37 @@ class Daemon:
 
     # -- publishing ------------------------------------------------------------------------------
 
-    async def _serve_subscriptions(self, listener: Listener) -> None:
+    def _drain_subscriptions(self, listener: Listener) -> None:
         """Read subscribe/unsubscribe messages; answer sync probes so a subscriber knows when its
         subscriptions are in effect."""
-        while True:
-            message = await listener.publish.recv()
+        sock = listener.publish_send
+        while sock is not None:
+            try:
+                message = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
             if message[:1] == b"\x01" and message[1:].startswith(pubsub.SYNC_PREFIX):
-                if listener.publish_send is not None:
-                    with contextlib.suppress(zmq.Again):
-                        listener.publish_send.send_multipart([message[1:], b""],
-                                                             flags=zmq.NOBLOCK)
+                with contextlib.suppress(zmq.Again):
+                    sock.send_multipart([message[1:], b""], flags=zmq.NOBLOCK)
             else:
                 self._on_subscription(message)
+            sock = listener.publish_send
 
     def publish(self, frames: list[bytes]) -> None:
         """Send to every matching subscriber; a subscriber whose queue is full misses this one
         (ZeroMQ drops for it alone) and finds the gap by offset or sequence number."""
         for listener in self._listeners:
-            if listener.publish_send is not None:
+            sock = listener.publish_send
+            if sock is not None:
                 with contextlib.suppress(zmq.Again):
-                    listener.publish_send.send_multipart(frames, flags=zmq.NOBLOCK)
+                    sock.send_multipart(frames, flags=zmq.NOBLOCK)
+                self._recheck(sock, self._drain_subscriptions, listener)
+
+    def _recheck(self, sock: zmq.Socket[bytes], drain: Any, listener: Listener) -> None:
+        """After a send: if input is waiting, drain it (the send may have eaten the FD edge)."""
+        if int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            assert self._loop is not None
+            self._loop.call_soon(drain, listener)
 
     def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
         event = self.events.record(type_, **fields)

@@ -11,6 +11,13 @@ from tests.attach.conftest import Tmux, attach_command, reference_screen
 from tests.conftest import DaemonProcess, agent, screen_text, wait_for_output, wait_until
 
 
+def terminal_mode(tmux: Tmux, pane: str) -> str:
+    """After the attach command exited, the pane's shell printed `stty -a`'s canonical flag."""
+    lines = wait_until(lambda: [x for x in tmux.screen(pane) if x in ("icanon", "-icanon")],
+                       message="the stty line")
+    return str(lines[-1])
+
+
 def all_output(client: Client, name: str) -> bytes:
     info = client.info(name)
     return bytes(client.read(name, 0, max_bytes=4 << 20)["data"])[: info["end"]]
@@ -76,7 +83,7 @@ def test_typing_resizing_and_detach_key(client: Client, daemon: DaemonProcess,
     tmux.keys(pane, "C-\\")
     lines = tmux.wait_for(pane, "[rc=0]")
     assert any("[detached from session p]" in line for line in lines)
-    assert any(line == "icanon" for line in lines), "terminal left in raw mode"
+    assert terminal_mode(tmux, pane) == "icanon", "terminal left in raw mode"
     assert client.info("p")["status"] == "running"
     wait_until(lambda: client.info("p")["viewers"] == 0)
 
@@ -166,7 +173,7 @@ def test_daemon_stopping_under_viewer(client: Client, daemon: DaemonProcess,
     daemon.proc.wait(10)
     lines = tmux.wait_for(pane, "[rc=1]")
     assert any("lost the connection to the daemon" in line for line in lines)
-    assert any(line == "icanon" for line in lines)
+    assert terminal_mode(tmux, pane) == "icanon"
     # Let the fixture's teardown find a daemon to stop.
     from tests.conftest import start_daemon
     daemon.proc = start_daemon(daemon.dir).proc
