@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ptyd import __version__
-from ptyd.client import Client, Lost, PtydError
+from ptyd.client import Client, DaemonNotRunning, Lost, NoSuchSession, PtydError
 from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 
@@ -212,7 +212,30 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from ptyd.daemon.main import config_main  # the daemon's own loader: the same files
+
+    dir_args = ["--dir", args.dir] if args.dir else []
+    return config_main(dir_args + args.serve_args)
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
+    try:
+        return _logs_live(args)
+    except (DaemonNotRunning, NoSuchSession):
+        # The daemon forgot the session (removed, or restarted): its recording, if any.
+        from ptyd.client._recordings import newest_recording, write_output
+
+        path = newest_recording(args.name)
+        if path is None:
+            raise
+        print(f"ptyd: session {args.name!r} is not in the daemon; its recording {path}:",
+              file=sys.stderr)
+        write_output(path, sys.stdout.buffer)
+        return 0
+
+
+def _logs_live(args: argparse.Namespace) -> int:
     out = sys.stdout.buffer
     with _client(args) as c:
         for item in c.output(args.name, follow=args.follow):
@@ -232,7 +255,8 @@ def cmd_wait(args: argparse.Namespace) -> int:
         info = c.request("wait", {"session": args.name, "timeout": args.timeout,
                                   "until": until}, timeout=transport)
     if not info["reached"]:
-        print(f"ptyd: session {args.name!r} still {info['state']} after {args.timeout:g}s",
+        now = info["state"] if until else "running"
+        print(f"ptyd: session {args.name!r} still {now} after {args.timeout:g}s",
               file=sys.stderr)
         return WAIT_TIMEOUT_EXIT
     if until and not info["exited"]:
@@ -351,7 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("items", nargs=argparse.REMAINDER, help="TEXT | -k KEY ...")
 
-    p = verb("logs", cmd_logs, "print a session's scrollback (-f: then follow it live)")
+    verb("config", cmd_config, "show the daemon's configuration and where each value "
+             "comes from: ptyd config show [--json] [serve options]", add_help=False)
+
+    p = verb("logs", cmd_logs, "print a session's scrollback (-f: then follow it live); a "
+             "session the daemon no longer has: its recording")
     p.add_argument("name")
     p.add_argument("-f", "--follow", action="store_true")
 
@@ -381,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if args.verb == "serve":
+    if args.verb in ("serve", "config"):
         args.serve_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

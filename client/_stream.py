@@ -109,6 +109,10 @@ class OutputStream:
         return sub
 
     async def _backlog(self) -> AsyncIterator[Item]:
+        if self.follow:
+            # The newest event number now: a later heartbeat naming a higher one means we
+            # missed events (our queue overflowed), maybe our session's exit among them.
+            self._last_seq = int((await self.client.hello())["last_seq"])
         info = await self.client.info(self.session)
         self.epoch = info["epoch"]
         start = info["base"] if self.offset is None else self.offset
@@ -168,6 +172,8 @@ class OutputStream:
                         yield item
                     if self._exited:
                         return
+                    if message.end <= self.position:  # the fill skipped past an eviction
+                        continue
                 data = message.data[self.position - message.offset:]
                 yield pubsub.OutputChunk(self.session, message.epoch, self.position, data)
                 self.position = message.end

@@ -22,8 +22,16 @@ class RuntimeDirError(Exception):
     """The directory is unsafe or busy; the message says what to do."""
 
 
+SUN_PATH_MAX = 107
+"""Longest path of a unix socket (sockaddr_un.sun_path, less the terminating NUL)."""
+
+
 def ensure_private_dir(path: Path) -> None:
     """Create `path` 0700, or check an existing one is ours and private (not a symlink)."""
+    longest = len(os.fsencode(path / "daemon.lock"))
+    if longest > SUN_PATH_MAX:
+        raise RuntimeDirError(f"{path} is too long for unix sockets ({longest} bytes with the "
+                              f"socket name; at most {SUN_PATH_MAX}): choose a shorter --dir")
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700, parents=True)
     st = os.lstat(path)

@@ -122,7 +122,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGCHLD, self._on_sigchld)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
-        loop.add_signal_handler(signal.SIGHUP, reload_config, self)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR2, self._on_sigusr2)
         for session in persist.adopt_after_crash(self, self._stored_ptys):
             self.adopt_session(session)
@@ -293,6 +293,17 @@ class Daemon:
                 if session.stderr_fd >= 0:
                     self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
 
+    def reload(self) -> None:
+        """SIGHUP: the configuration files again, and the authorized client keys."""
+        reload_config(self)
+        if self._ctx is not None:
+            remote.reload_keys(self._ctx, getattr(self.config, "remote_authorized_keys", None))
+
+    def scrollback_committed(self) -> int:
+        """Scrollback capacity promised to sessions that still hold theirs."""
+        return sum(s.scrollback.capacity + (s.stderr_ring.capacity if s.stderr_ring else 0)
+                   for s in self.sessions.values())
+
     def _on_sigusr2(self) -> None:
         self._spawn_task(self.start_upgrade())
 
@@ -376,6 +387,9 @@ class Daemon:
         if not self._stopped.is_set():
             self._save_timer = self._loop.call_later(persist.SAVE_INTERVAL_S, self._save_state)
 
+    def viewer_in_use(self, viewer_id: str) -> bool:
+        return viewer_id in self._viewers
+
     def adopt_viewer(self, viewer: Viewer) -> None:
         self._viewers[viewer.id] = viewer
 
@@ -441,9 +455,9 @@ class Daemon:
         try:
             request = envelope.decode_request(rest)
             msgid = request.id
+            message = ops.decode(request.op, request.params)
             if self.stopping and request.op not in ("hello", "list", "info", "read", "events"):
                 raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
-            message = ops.decode(request.op, request.params)
             result = handlers.OPS[request.op](self, message, peer)
         except ProtocolError as e:
             msgid = msgid if msgid is not None else e.request_id
@@ -580,9 +594,11 @@ class Daemon:
 
     def remove_session(self, session: Session) -> None:
         del self.sessions[session.name]
-        self._by_pid.pop(session.pid, None)
+        if self._by_pid.get(session.pid) is session:
+            del self._by_pid[session.pid]
         for viewer_id in session.viewers:
             self._viewers.pop(viewer_id, None)
+            self.emit("viewer.detached", session=session.name, viewer=viewer_id, viewers=0)
         session.cancel_timers()
         self._close_fds(session)
 
@@ -630,8 +646,8 @@ class Daemon:
         previous, session.state, session.state_since = session.state, state, time.time()
         log.info("session=%s state=%s previous=%s reason=%s", session.name, state, previous,
                  reason)
-        self.emit("session.state", session=session.name, state=state, previous=previous,
-                  reason=reason)
+        self.emit("session.state", session=session.name, epoch=session.epoch, state=state,
+                  previous=previous, reason=reason)
         for states, waiter in session.waiters:
             if (state in states or state == EXITED) and not waiter.done():
                 waiter.set_result(None)
@@ -702,8 +718,8 @@ class Daemon:
         session.set_size(cols, rows)
         if changed:
             self.recordings.resize(session, cols, rows)
-            self.emit("session.resized", session=session.name, cols=cols, rows=rows,
-                      reason=reason)
+            self.emit("session.resized", session=session.name, epoch=session.epoch, cols=cols,
+                      rows=rows, reason=reason)
         return changed
 
     def redraw(self, session: Session) -> None:
@@ -737,7 +753,7 @@ class Daemon:
         self._loop.remove_reader(session.master_fd)
         self._loop.remove_writer(session.master_fd)
         session.eof = True
-        if session.reaped or session.try_reap():
+        if session.reaped or self._try_reap(session):
             self._finish(session)
         else:
             self._poll_reap(session)
@@ -748,10 +764,16 @@ class Daemon:
         assert self._loop is not None
         if session.finished:
             return
-        if session.try_reap():
+        if self._try_reap(session):
             self._finish(session)
             return
         session.timers.append(self._loop.call_later(REAP_POLL_S, self._poll_reap, session))
+
+    def _try_reap(self, session: Session) -> bool:
+        reaped = session.try_reap()
+        if reaped and self._by_pid.get(session.pid) is session:
+            del self._by_pid[session.pid]  # the pid may be reused by a new session
+        return reaped
 
     def _on_sigchld(self) -> None:
         """Reap every child that exited. The daemon's only children are sessions; a child we
@@ -813,7 +835,8 @@ class Daemon:
         if self._persist:
             persist.forget_fd(session.name)
         self._dirty = True
-        self.emit("session.exited", session=session.name, **_exit_fields(session),
+        self.emit("session.exited", session=session.name, epoch=session.epoch,
+                  **_exit_fields(session),
                   duration=round(session.duration, 3), stop_reason=session.stop_reason)
         self.notify_status()
         self.set_state(session, EXITED, "exited")
@@ -824,8 +847,13 @@ class Daemon:
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
-        session.waiters.append((states, waiter))
-        await waiter
+        entry = (states, waiter)
+        session.waiters.append(entry)
+        try:
+            await waiter
+        finally:
+            if entry in session.waiters:  # timed out or cancelled: do not keep it
+                session.waiters.remove(entry)
 
     async def wait_finished(self, session: Session, timeout: float | None,
                             states: tuple[str, ...] = (EXITED,)) -> bool:
@@ -836,7 +864,8 @@ class Daemon:
         if self.pending_waits >= self.config.max_pending_waits:
             raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
                                 f"too many pending waits ({self.config.max_pending_waits})",
-                                {"limit": "max_pending_waits"})
+                                {"limit": "max_pending_waits",
+                                 "max": self.config.max_pending_waits})
         self.pending_waits += 1
         try:
             await asyncio.wait_for(self._wait_finished(session, states), timeout)

@@ -60,6 +60,7 @@ def snapshot(d: Daemon) -> dict[str, Any]:
 
 def exec_successor(d: Daemon, python: str) -> None:
     """Write the snapshot, keep what must survive open across exec, and exec. No return."""
+    d.recordings.close_all()  # flush what is buffered; the successor starts new parts
     state = snapshot(d)
     path = d.config.runtime_dir / handover.STATE_FILE
     handover.write(path, state)

@@ -50,7 +50,7 @@ def pack(obj: Any) -> bytes:
 
 
 def unpack(data: bytes, max_bytes: int = MAX_REQUEST_BYTES) -> Any:
-    """Decode msgpack strictly: str must be UTF-8, map keys must be str or int, no trailing bytes."""
+    """Decode msgpack strictly: str must be UTF-8, map keys must be str, no trailing bytes."""
     if len(data) > max_bytes:
         raise ProtocolError(
             ErrorCode.LIMIT_EXCEEDED,
@@ -60,7 +60,7 @@ def unpack(data: bytes, max_bytes: int = MAX_REQUEST_BYTES) -> Any:
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True)
     except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as e:
-        raise bad_request(f"body is not valid msgpack: {e}") from None
+        raise bad_request(f"body is not valid msgpack: {e or type(e).__name__}") from None
 
 
 def check_version(frame: bytes) -> None:
@@ -107,7 +107,7 @@ def _validate_request(body: Any) -> Request:
     if not isinstance(body, list) or len(body) != 4:
         raise bad_request("body must be the array [0, id, op, params]")
     kind, msgid, op, params = body
-    if kind != REQUEST or isinstance(kind, bool):
+    if not isinstance(kind, int) or isinstance(kind, bool) or kind != REQUEST:
         raise bad_request(f"body[0] must be {REQUEST} (request), got {kind!r}")
     if peek_msgid(body) is None:
         raise bad_request(f"id must be an integer in 0..{MAX_MSGID}, got {msgid!r}")

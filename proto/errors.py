@@ -26,7 +26,8 @@ class ErrorCode(enum.StrEnum):
     SESSION_RUNNING = "session_running"
     """The op needs an exited session (remove without force) and this one still runs."""
     RANGE_EVICTED = "range_evicted"
-    """The asked offset is older than the scrollback still holds; `data` has `base` and `end`."""
+    """The asked offset (or event number) is older than is kept; `data` says what is: `base`
+    and `end` for scrollback, `first` and `boot` for events."""
     SPAWN_FAILED = "spawn_failed"
     """The program could not be started (not found, not executable, bad cwd)."""
     READ_ONLY = "read_only"

@@ -107,6 +107,9 @@ class Params:
         if (not isinstance(value, list) or len(value) > max_items
                 or not all(isinstance(v, str) and "\x00" not in v for v in value)):
             raise self._wrong(key, f"a list of at most {max_items} strings without NUL", value)
+        if any(len(v.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES for v in value):
+            raise self._wrong(key, f"strings of at most {MAX_STRING_BYTES} bytes each",
+                              f"<an item over {MAX_STRING_BYTES} bytes>")
         if nonempty and not value:
             raise self._wrong(key, "a non-empty list", value)
         if sum(len(v) for v in value) > MAX_STRING_BYTES * 4:
@@ -123,6 +126,8 @@ class Params:
         for k, v in value.items():
             if not k or "=" in k or "\x00" in k or "\x00" in v:
                 raise self._wrong(key, "a map of names (no '=' or NUL) to values (no NUL)", k)
+            if len(k) + len(v.encode("utf-8", "surrogatepass")) > MAX_STRING_BYTES:
+                raise self._wrong(key, f"entries of at most {MAX_STRING_BYTES} bytes", k)
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str | None:

@@ -211,7 +211,7 @@ def _spawn(p: Params) -> Spawn:
     if not argv[0]:
         raise bad_request("spawn: argv[0] (the program) must not be empty", param="argv")
     cols, rows = _size(p, required=False)
-    return Spawn(
+    spawn = Spawn(
         argv=tuple(argv),
         name=p.name("name", required=False),
         cwd=p.text("cwd", nonempty=True),
@@ -229,6 +229,27 @@ def _spawn(p: Params) -> Spawn:
         record=p.choice("record", RECORD_FORMATS),
         record_input=None if p.raw("record_input", False) is None else p.flag("record_input"),
     )
+    if spawn.agent_settings is not None:
+        if spawn.agent is None:
+            raise bad_request("spawn: 'agent_settings' needs 'agent' (settings of which agent?)",
+                              param="agent_settings")
+        if not _json_like(spawn.agent_settings):
+            raise bad_request("spawn: 'agent_settings' must hold only JSON values (no binary)",
+                              param="agent_settings")
+    return spawn
+
+
+def _json_like(value: Any, depth: int = 0) -> bool:
+    """Values a JSON settings file can hold (agent_settings is written as JSON)."""
+    if depth > 32:
+        return False
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list):
+        return all(_json_like(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_like(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _session(p: Params) -> str:

@@ -122,8 +122,10 @@ def decode_published(frames: list[bytes]) -> OutputChunk | Event | Message | Non
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             raise bad_request("event body must be a map with a type")
         fields = {k: v for k, v in body.items() if k not in ("type", "seq", "boot", "time")}
-        return Event(body["type"], int(body.get("seq", 0)), str(body.get("boot", "")),
-                     float(body.get("time", 0.0)), fields)
+        seq, when = body.get("seq", 0), body.get("time", 0.0)
+        if not isinstance(seq, int) or not isinstance(when, int | float):
+            raise bad_request("event seq must be an integer and time a number")
+        return Event(body["type"], seq, str(body.get("boot", "")), float(when), fields)
     if topic.startswith(VIEWER_PREFIX) and len(frames) == 2:
         body = unpack(frames[1], 1 << 20)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):

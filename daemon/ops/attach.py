@@ -30,8 +30,9 @@ def handle(d: Daemon, msg: ops.Attach, peer: bytes) -> dict[str, Any]:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
                             f"subscribe to the viewer topic 'viewer:{msg.viewer}\\0' (and wait for "
                             "the sync reply) before attaching", {"viewer": msg.viewer})
-    if msg.viewer in session.viewers:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"viewer {msg.viewer!r} is already attached")
+    if d.viewer_in_use(msg.viewer):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"viewer id {msg.viewer!r} is already "
+                            "attached (each viewer needs its own id)")
     if session.running:
         cols = msg.cols or session.cols
         rows = msg.rows or session.rows

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import limits, ops
 
+from ..session import MAX_PENDING_INPUT_BYTES
 from ..version import installed_version
 
 if TYPE_CHECKING:
     from ..server import Daemon
 
-FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter"]
+FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
+            "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
+            "remote-curve"]
 
 
 def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
@@ -23,6 +26,7 @@ def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
         "version": installed_version(),
         "pid": os.getpid(),
         "boot": d.events.boot,
+        "last_seq": d.events.last_seq,
         "started": d.started,
         "ops": sorted(ops.DECODERS),
         "features": FEATURES,
@@ -37,5 +41,15 @@ def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
             "max_scrollback_bytes": limits.MAX_SCROLLBACK_BYTES,
             "event_log_len": limits.EVENT_LOG_LEN,
             "publish_hwm": config.publish_hwm,
+            "max_pending_input_bytes": MAX_PENDING_INPUT_BYTES,
+            "max_name_chars": limits.MAX_NAME_CHARS,
+            "max_argv_items": limits.MAX_ARGV_ITEMS,
+            "max_env_items": limits.MAX_ENV_ITEMS,
+            "max_string_bytes": limits.MAX_STRING_BYTES,
+            "max_cols": limits.MAX_COLS,
+            "max_rows": limits.MAX_ROWS,
+            "max_wait_s": limits.MAX_WAIT_S,
+            "max_frame_bytes": limits.MAX_FRAME_BYTES,
+            "heartbeat_interval_s": config.heartbeat_interval_s,
         },
     }

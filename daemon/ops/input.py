@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
     viewer = d.viewer_of(session, msg.viewer, peer)
+    if msg.viewer is not None and viewer is None:
+        raise ProtocolError(ErrorCode.BAD_REQUEST,
+                            f"no viewer {msg.viewer!r} on session {msg.session!r}")
     if viewer is not None:
         if viewer.read_only:
             raise ProtocolError(ErrorCode.READ_ONLY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from ..logs import log
+from ..session import Session
 
 if TYPE_CHECKING:
     from ..server import Daemon
@@ -16,21 +18,21 @@ if TYPE_CHECKING:
 FORCE_WAIT_S = 5.0
 
 
-def _removed(d: Daemon, name: str) -> dict[str, Any]:
-    session = d.sessions.get(name)
-    if session is not None:
+def _removed(d: Daemon, session: Session) -> dict[str, Any]:
+    if d.sessions.get(session.name) is session:  # not a newer session that took the name
         d.remove_session(session)
-        log.info("session=%s removed", name)
-        d.emit("session.removed", session=name)
-    return {"session": name, "removed": True}
+        log.info("session=%s removed", session.name)
+        d.emit("session.removed", session=session.name, epoch=session.epoch)
+    return {"session": session.name, "removed": True}
 
 
-async def _force(d: Daemon, name: str) -> dict[str, Any]:
-    session = d.get(name)
-    d.terminate(session, signal.SIGKILL, 0)
+async def _force(d: Daemon, session: Session) -> dict[str, Any]:
+    with contextlib.suppress(ProcessLookupError):
+        session.send_signal(signal.SIGKILL, group=True)
     if not await d.wait_finished(session, FORCE_WAIT_S):
-        raise ProtocolError(ErrorCode.INTERNAL, f"session {name!r} did not die after SIGKILL")
-    return _removed(d, name)
+        raise ProtocolError(ErrorCode.INTERNAL,
+                            f"session {session.name!r} did not die after SIGKILL")
+    return _removed(d, session)
 
 
 def handle(d: Daemon, msg: ops.Remove, peer: bytes) -> Any:
@@ -40,5 +42,5 @@ def handle(d: Daemon, msg: ops.Remove, peer: bytes) -> Any:
             raise ProtocolError(ErrorCode.SESSION_RUNNING,
                                 f"session {msg.session!r} is still running; kill it first "
                                 "(ptyd kill) or remove with force", {"session": msg.session})
-        return _force(d, msg.session)
-    return _removed(d, msg.session)
+        return _force(d, session)
+    return _removed(d, session)

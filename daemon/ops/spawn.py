@@ -10,6 +10,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
+from ..recording import plan as recording_plan
 from ..scrollback import Scrollback
 from ..session import Session
 from ..spawner import SpawnError, child_env, spawn
@@ -28,11 +29,22 @@ def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
                             f"the daemon holds {len(d.sessions)} sessions, its limit "
                             "(remove exited ones with ptyd rm)",
                             {"limit": "max_sessions", "max": d.config.max_sessions})
+    ring_bytes = msg.scrollback_bytes or d.config.scrollback_bytes
+    cap = d.config.max_total_scrollback_bytes
+    wanted = ring_bytes * (2 if msg.stderr == "pipe" else 1)
+    if cap is not None and d.scrollback_committed() + wanted > cap:
+        raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
+                            f"scrollback for this session ({wanted} bytes) would exceed the "
+                            f"daemon's total of {cap} bytes (remove exited sessions with ptyd "
+                            "rm, or ask for less with --scrollback)",
+                            {"limit": "max_total_scrollback", "max": cap})
     cols = msg.cols or limits.DEFAULT_COLS
     rows = msg.rows or limits.DEFAULT_ROWS
+    if msg.cwd is not None and not os.path.isabs(msg.cwd):
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
+                            f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
     cwd = msg.cwd or os.getcwd()
-    env = child_env(msg.env if msg.env is not None else os.environ, name,
-                    str(d.config.runtime_dir))
+    env = child_env(d.config.session_env(msg.env), name, str(d.config.runtime_dir))
     argv = list(msg.argv)
     if msg.agent == "claude":
         # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
@@ -40,11 +52,14 @@ def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
         argv = claude_argv(argv, settings)
         env["DISABLE_AUTOUPDATER"] = "1"
     try:
+        recording = recording_plan(msg.record, msg.record_input, d.config.recording)
+    except OSError as e:
+        raise ProtocolError(ErrorCode.SPAWN_FAILED, f"cannot record the session: {e}") from None
+    try:
         child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe")
     except SpawnError as e:
         log.info("session=%s spawn failed: %s", name, e)
         raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
-    ring_bytes = msg.scrollback_bytes or d.config.scrollback_bytes
     session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid,
                       master_fd=child.master_fd, cols=cols, rows=rows, env=env,
                       scrollback=Scrollback(ring_bytes), size_policy=msg.size_policy,
@@ -52,6 +67,7 @@ def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
                       stderr_ring=Scrollback(ring_bytes) if msg.stderr == "pipe" else None)
     if msg.idle_after is not None:
         session.idle_after = msg.idle_after
+    d.recordings.start(session, recording)
     d.add_session(session)
     if msg.timeout is not None:
         d.schedule_timeout(session, msg.timeout)

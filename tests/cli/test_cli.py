@@ -51,7 +51,7 @@ def test_ls_without_daemon_is_a_clear_error(rundir: Path) -> None:
 def test_ls_table_and_json(daemon: DaemonProcess) -> None:
     assert daemon.cli("new", "-s", "a1", "--size", "100x30", "--", "sleep", "30").returncode == 0
     table = daemon.cli("ls").stdout.splitlines()
-    assert table[0].split()[:5] == ["NAME", "STATUS", "PID", "SIZE", "AGE"]
+    assert table[0].split()[:7] == ["NAME", "STATUS", "STATE", "VIEWERS", "PID", "SIZE", "AGE"]
     assert table[1].split()[:2] == ["a1", "running"] and "100x30" in table[1]
     listed = json.loads(daemon.cli("ls", "--json").stdout)
     assert listed[0]["name"] == "a1" and listed[0]["argv"] == ["sleep", "30"]
