@@ -228,6 +228,8 @@ class Attachment:
             loop.remove_signal_handler(signum)
 
 
-async def attach(directory: str | None, options: AttachOptions) -> int:
-    async with AsyncClient(directory, client_name="ptyd-attach") as client:
+async def attach(connection: dict[str, Any], options: AttachOptions) -> int:
+    """Attach with a client made from `connection` (AsyncClient's keyword arguments: dir, or
+    endpoints and curve for a remote daemon)."""
+    async with AsyncClient(client_name="ptyd-attach", **connection) as client:
         return await Attachment(client, options).run()

@@ -13,12 +13,16 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ptyd import __version__
-from ptyd.client import Client, DaemonNotRunning, Lost, NoSuchSession, PtydError
+from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
+from ptyd.client._curve import generate as generate_keys
+from ptyd.client._curve import keys_dir
 from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
+from ptyd.proto.paths import Endpoints
 
 from . import format
 
@@ -29,8 +33,25 @@ class UsageError(Exception):
     """Bad command-line input: exit 2 with the message."""
 
 
+def _connection(args: argparse.Namespace) -> dict[str, Any]:
+    """Where the daemon is: the runtime directory (ipc), or --connect (TCP with CURVE)."""
+    if not getattr(args, "connect", None):
+        return {"dir": args.dir}
+    control = args.connect
+    if not control.startswith("tcp://") or control.rpartition(":")[2] == control:
+        raise UsageError(f"--connect wants tcp://HOST:PORT, not {control!r}")
+    host, _, port = control.rpartition(":")
+    publish = args.publish or f"{host}:{int(port) + 1}"
+    try:
+        curve = CurveKeys.load(args.server_key, args.client_key)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"cannot load the CURVE keys ({e}); see ptyd keys generate") from None
+    return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve}
+
+
 def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
-    return Client(args.dir, autostart=autostart, client_name=f"ptyd-cli/{__version__}")
+    return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
+                  **_connection(args))
 
 
 def _print_json(value: Any) -> None:
@@ -89,7 +110,7 @@ def _attach(args: argparse.Namespace, name: str) -> int:
         raise UsageError("attaching needs a terminal on stdin (use ptyd logs -f to watch)")
     options = AttachOptions(name, read_only=args.read_only,
                             detach_key=_detach_key(args.detach_key))
-    return asyncio.run(attach(args.dir, options))
+    return asyncio.run(attach(_connection(args), options))
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -284,6 +305,55 @@ def cmd_rm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    directory = Path(args.keys_dir) if args.keys_dir else keys_dir()
+    public, secret = generate_keys(directory, args.name)
+    print(f"public key:  {public}\nsecret key:  {secret} (0600, keep it private)")
+    if args.name == "server":
+        print("daemon: [remote] server_secret_key = the secret file; clients need the public "
+              "file as their --server-key")
+    else:
+        print("give the public file to the daemon's owner, to put in its authorized_keys "
+              "directory")
+    return 0
+
+
+def cmd_systemd(args: argparse.Namespace) -> int:
+    from ptyd.daemon import units  # writing unit files is the daemon's business
+
+    made = units.user_units() if args.user else units.system_units()
+    if args.action == "print":
+        for name, text in made.items():
+            print(f"# {name}\n{text}")
+        return 0
+    if args.target:
+        target = Path(args.target)
+    elif args.user:
+        target = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / \
+            "systemd" / "user"
+    else:
+        target = Path("/etc/systemd/system")
+    for path in units.install(target, made):
+        print(f"wrote {path}")
+    if args.user:
+        print("now: systemctl --user daemon-reload && systemctl --user enable --now ptyd")
+    else:
+        print("now: systemctl daemon-reload && systemctl enable --now ptyd@USER")
+    return 0
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        before = c.hello()
+        result = c.request("upgrade", {"python": args.python}, timeout=60)
+    print(f"ptyd: daemon {before['pid']} (version {before['version']}) is handing "
+          f"{result['sessions']} session(s) to the installed version")
+    with _client(args) as c:  # waits for the successor to answer
+        after = c.hello()
+    print(f"ptyd: daemon {after['pid']} now runs version {after['version']}")
+    return 0
+
+
 def cmd_shutdown(args: argparse.Namespace) -> int:
     with _client(args) as c:
         result = c.shutdown(args.grace)
@@ -311,6 +381,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dir", "-S", metavar="DIR", default=None, help=dir_help)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--dir", "-S", metavar="DIR", default=argparse.SUPPRESS, help=dir_help)
+    for p in (parser, common):
+        default = None if p is parser else argparse.SUPPRESS
+        p.add_argument("--connect", metavar="tcp://HOST:PORT", default=default,
+                       help="a remote daemon's control endpoint (CURVE; see ptyd keys)")
+        p.add_argument("--publish", metavar="tcp://HOST:PORT", default=default,
+                       help="its publish endpoint (default: the control port + 1)")
+        p.add_argument("--server-key", metavar="FILE", default=default,
+                       help="the daemon's public key (default ~/.config/ptyd/keys/server.key)")
+        p.add_argument("--client-key", metavar="FILE", default=default,
+                       help="our secret key (default ~/.config/ptyd/keys/client.key_secret)")
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
 
     def verb(name: str, func: Callable[[argparse.Namespace], int], help: str,
@@ -399,6 +479,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("rm", cmd_rm, "remove exited sessions and their scrollback", aliases=("remove",))
     p.add_argument("names", nargs="+", metavar="NAME")
     p.add_argument("-f", "--force", action="store_true", help="kill running sessions first")
+
+    p = verb("keys", cmd_keys, "CURVE keys for remote access: ptyd keys generate [--name N]")
+    p.add_argument("action", choices=["generate"])
+    p.add_argument("--name", default="client", help="NAME.key and NAME.key_secret (default "
+                   "client; the daemon's own pair: server)")
+    p.add_argument("--keys-dir", metavar="DIR", help="default ~/.config/ptyd/keys")
+
+    p = verb("systemd", cmd_systemd, "write systemd unit files: ptyd systemd install [--user]")
+    p.add_argument("action", choices=["install", "print"])
+    p.add_argument("--user", action="store_true", help="a user unit (systemctl --user); "
+                   "default: the system template ptyd@.service")
+    p.add_argument("--target", metavar="DIR", help="where to write (default: "
+                   "~/.config/systemd/user or /etc/systemd/system)")
+
+    p = verb("upgrade", cmd_upgrade, "hand every session to a fresh daemon of the installed "
+             "version, in place (agents notice nothing)")
+    p.add_argument("--python", metavar="PATH", help="interpreter of the new daemon (default: "
+                   "the running daemon's)")
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
     p.add_argument("--grace", type=float, metavar="SECONDS")

@@ -24,6 +24,11 @@ def user_config_file(env: Mapping[str, str], home: str) -> Path:
     return _xdg(env, "XDG_CONFIG_HOME", home, ".config") / "ptyd" / "config.toml"
 
 
+def keys_dir(env: Mapping[str, str], home: str) -> Path:
+    """$XDG_CONFIG_HOME/ptyd/keys: CURVE certificates for remote access (ptyd keys generate)."""
+    return _xdg(env, "XDG_CONFIG_HOME", home, ".config") / "ptyd" / "keys"
+
+
 def default_recording_dir(env: Mapping[str, str], home: str) -> Path:
     """$XDG_STATE_HOME/ptyd/recordings, ~/.local/state/ptyd/recordings by default."""
     return _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "ptyd" / "recordings"

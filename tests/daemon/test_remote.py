@@ -1,0 +1,102 @@
+"""Remote access over loopback TCP: CURVE on both sockets, an allow-list of client keys.
+A client with a wrong or unknown key, or none, gets nothing: no session list, no output."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import zmq
+
+from ptyd.client import AuthenticationFailed, Client, CurveKeys, PtydError
+from ptyd.client._curve import generate
+from ptyd.proto import encode_request
+from ptyd.proto.paths import Endpoints
+from tests.conftest import DaemonProcess, run_cli, start_daemon, stop_daemon, wait_for_output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def remote(rundir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    keys = tmp_path / "keys"
+    generate(keys, "server")
+    generate(keys, "client")
+    generate(keys, "stranger")
+    authorized = tmp_path / "authorized"
+    authorized.mkdir()
+    shutil.copy(keys / "client.key", authorized / "client.key")
+    port = free_port()
+    control, publish = f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port + 1}"
+    d = start_daemon(rundir, "--remote-control", control, "--remote-publish", publish,
+                     "--server-secret-key", str(keys / "server.key_secret"),
+                     "--authorized-keys", str(authorized))
+    yield d, keys, Endpoints(control, publish)
+    assert stop_daemon(d) == 0
+
+
+def test_authorized_key_gets_everything(remote) -> None:  # type: ignore[no-untyped-def]
+    d, keys, endpoints = remote
+    curve = CurveKeys.load(keys / "server.key", keys / "client.key_secret")
+    with Client(endpoints=endpoints, curve=curve, timeout=5) as c:
+        c.spawn(["sh", "-c", "echo over tcp; read x"], name="r")
+        wait_for_output(c, "r", "over tcp")
+        chunks = c.output("r", 0)
+        assert b"over tcp" in next(chunks).data  # the encrypted publish socket works too
+        assert [s["name"] for s in c.list()] == ["r"]
+
+
+@pytest.mark.parametrize(("server", "client", "words"), [
+    ("server.key", "stranger.key_secret", "not authorized"),
+    ("stranger.key", "client.key_secret", "wrong server key"),
+])
+def test_unknown_or_wrong_key_gets_nothing(remote, server: str, client: str,  # type: ignore[no-untyped-def]
+                                           words: str) -> None:
+    d, keys, endpoints = remote
+    curve = CurveKeys.load(keys / server, keys / client)
+    with pytest.raises(PtydError) as e:
+        with Client(endpoints=endpoints, curve=curve, timeout=3):
+            pass
+    assert isinstance(e.value, AuthenticationFailed) and words in str(e.value) or \
+        "no reply" in str(e.value)
+
+
+def test_plain_tcp_client_gets_nothing(remote) -> None:  # type: ignore[no-untyped-def]
+    d, keys, endpoints = remote
+    ctx = zmq.Context()
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.connect(endpoints.control)
+    dealer.send_multipart(encode_request(1, "list", {}))
+    assert dealer.poll(1500) == 0, "a client without CURVE must get no answer"
+    sub = ctx.socket(zmq.SUB)
+    sub.connect(endpoints.publish)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    assert sub.poll(1500) == 0, "nor any published output or event"
+    ctx.destroy(linger=0)
+
+
+def test_attach_and_cli_over_tcp(remote) -> None:  # type: ignore[no-untyped-def]
+    d, keys, endpoints = remote
+    args = ["--connect", endpoints.control, "--server-key", str(keys / "server.key"),
+            "--client-key", str(keys / "client.key_secret")]
+    result = run_cli(*args, "new", "-s", "cli", "--", "sh", "-c", "echo hi from cli")
+    assert result.returncode == 0, result.stderr
+    assert run_cli(*args, "wait", "cli").returncode == 0
+    assert "hi from cli" in run_cli(*args, "logs", "cli").stdout
+    refused = run_cli("--connect", endpoints.control, "--server-key", str(keys / "server.key"),
+                      "--client-key", str(keys / "stranger.key_secret"), "ls")
+    assert refused.returncode == 1
+
+
+def test_plain_tcp_is_refused_at_start(rundir: Path) -> None:
+    result = run_cli("--dir", str(rundir), "serve", "--remote-control", "tcp://127.0.0.1:1",
+                     "--remote-publish", "tcp://127.0.0.1:2")
+    assert result.returncode != 0 and "CURVE" in result.stderr
+
+
