@@ -10,6 +10,9 @@ from typing import Any
 
 def exit_text(info: dict[str, Any]) -> str:
     if info["status"] == "running":
+        if info.get("resumed_from"):
+            first = time.strftime("%m-%d %H:%M", time.localtime(info["resumed_from"]))
+            return f"running (resumed, first started {first})"
         return "running"
     if info.get("exit_signal") is not None:
         try:

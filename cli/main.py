@@ -160,7 +160,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     params = {"argv": command, "name": args.name, "cwd": os.path.abspath(args.cwd or os.getcwd()),
               "env": env, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
-              "idle_after": args.idle_after}
+              "idle_after": args.idle_after, "persistent": args.persistent or None}
     with _client(args, autostart=True) as c:
         info = c.request("spawn", params)
     if args.json:
@@ -423,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a generated --settings file) and disable its self-update")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="stop the session after this long (the daemon enforces it)")
+    p.add_argument("--persistent", action="store_true",
+                   help="relaunch it when the daemon starts after a reboot (claude agents "
+                   "with --resume, so the conversation continues)")
     p.add_argument("--idle-after", type=float, metavar="SECONDS",
                    help="for programs without hooks: idle after this much output silence "
                    "(default 2)")

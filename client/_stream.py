@@ -86,8 +86,7 @@ class OutputStream:
                 sub.close(linger=0)
 
     async def _subscribe(self) -> zmq.asyncio.Socket:
-        sub = self.client.context.socket(zmq.SUB)
-        sub.setsockopt(zmq.LINGER, 0)
+        sub = self.client.socket(zmq.SUB)
         # A modest queue: a consumer that stops iterating loses messages rather than memory,
         # and the stream fills the gap from the ring when it goes on.
         sub.setsockopt(zmq.RCVHWM, 1000)

@@ -29,7 +29,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
 from ptyd.proto.paths import Endpoints
 
-from . import handover, persist, remote, systemd, upgrade
+from . import handover, persist, remote, resume, systemd, upgrade
 from . import ops as handlers
 from .agentstate import EXITED, IDLE, WORKING
 from .config import DaemonConfig
@@ -62,6 +62,7 @@ class Daemon:
         self._adopt_state: dict[str, Any] | None = None
         self._helper_exits: dict[int, asyncio.Future[int]] = {}
         self._stored_ptys: dict[str, int] = {}
+        self.resume_registry = resume.Registry(resume.registry_path(config.runtime_dir))
         self._persist = False
         self._dirty = True
         self._save_timer: asyncio.TimerHandle | None = None
@@ -124,6 +125,7 @@ class Daemon:
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR2, self._on_sigusr2)
+        self.resume_registry.load()
         for session in persist.adopt_after_crash(self, self._stored_ptys):
             self.adopt_session(session)
             self._watch_foreign(session)
@@ -138,6 +140,9 @@ class Daemon:
             assert self.adopt_path is not None
             self.adopt_path.unlink(missing_ok=True)
             self._on_sigchld()  # children that exited while we were exec'ing
+        resumed = resume.relaunch_all(self)
+        if resumed:
+            log.info("resumed %d persistent session(s): %s", len(resumed), " ".join(resumed))
         for listener in self._listeners:
             self._serve(listener)
         self._schedule_heartbeat()
@@ -594,6 +599,7 @@ class Daemon:
 
     def remove_session(self, session: Session) -> None:
         del self.sessions[session.name]
+        self.resume_registry.forget(session.name)
         if self._by_pid.get(session.pid) is session:
             del self._by_pid[session.pid]
         for viewer_id in session.viewers:
@@ -834,6 +840,8 @@ class Daemon:
                  session.duration)
         if self._persist:
             persist.forget_fd(session.name)
+        if not self.stopping:  # exited by itself: do not relaunch it after a reboot
+            self.resume_registry.update(session, finished=True)
         self._dirty = True
         self.emit("session.exited", session=session.name, epoch=session.epoch,
                   **_exit_fields(session),

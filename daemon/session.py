@@ -98,6 +98,8 @@ class Session:
     pending_input: deque[memoryview] = field(default_factory=deque, repr=False)
     pending_input_bytes: int = 0
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+    resumed_from: float | None = None
+    """Unix time the session was first started, if this is a persistent one relaunched."""
     foreign: bool = False
     """Adopted after a crash: not our child, so its exit is seen through a pidfd only."""
     timeout_at: float | None = None
@@ -146,6 +148,7 @@ class Session:
             "viewers": len(self.viewers),
             "stderr": self.stderr_mode,
             "stderr_end": self.stderr_ring.end if self.stderr_ring else 0,
+            "resumed_from": self.resumed_from,
         }
 
     # -- the terminal ------------------------------------------------------------------------

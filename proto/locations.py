@@ -29,6 +29,11 @@ def keys_dir(env: Mapping[str, str], home: str) -> Path:
     return _xdg(env, "XDG_CONFIG_HOME", home, ".config") / "ptyd" / "keys"
 
 
+def default_state_dir(env: Mapping[str, str], home: str) -> Path:
+    """$XDG_STATE_HOME/ptyd: what must survive a reboot (persistent sessions)."""
+    return _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "ptyd"
+
+
 def default_recording_dir(env: Mapping[str, str], home: str) -> Path:
     """$XDG_STATE_HOME/ptyd/recordings, ~/.local/state/ptyd/recordings by default."""
     return _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "ptyd" / "recordings"

@@ -65,6 +65,8 @@ class Spawn:
     idle_after: float | None = None
     timeout: float | None = None
     stderr: str = "pty"
+    persistent: bool = False
+    """Relaunch this session when the daemon starts after a reboot (or any full stop)."""
     record: str | None = None
     record_input: bool | None = None
 
@@ -226,6 +228,7 @@ def _spawn(p: Params) -> Spawn:
         idle_after=p.number("idle_after", lo=0.01, hi=MAX_WAIT_S),
         timeout=p.number("timeout", lo=0, hi=MAX_WAIT_S),
         stderr=p.choice("stderr", STDERR_MODES, "pty") or "pty",
+        persistent=p.flag("persistent"),
         record=p.choice("record", RECORD_FORMATS),
         record_input=None if p.raw("record_input", False) is None else p.flag("record_input"),
     )
@@ -250,6 +253,13 @@ def _json_like(value: Any, depth: int = 0) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, str) and _json_like(v, depth + 1) for k, v in value.items())
     return False
+
+
+def spawn_params(msg: Spawn, name: str) -> dict[str, Any]:
+    """The wire params that spawn this session again (None fields left out)."""
+    params = {f: getattr(msg, f) for f in Spawn.__dataclass_fields__}
+    params["argv"], params["name"] = list(msg.argv), name
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def _session(p: Params) -> str:

@@ -18,6 +18,7 @@ def handle(d: Daemon, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
     agent_id = msg.payload.get("session_id")
     if isinstance(agent_id, str) and agent_id and session.agent_session_id != agent_id:
         session.agent_session_id = agent_id  # what `claude --resume <id>` takes
+        d.resume_registry.update(session, agent_session_id=agent_id)
         log.info("session=%s agent_session_id=%s", session.name, agent_id)
     state = state_for_hook(msg.event, msg.payload)
     if state is not None:

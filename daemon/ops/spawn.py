@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 
 
 def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
+    return start(d, msg, None, None)
+
+
+def spawn_session(d: Daemon, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
+    """Start a session from wire params: a persistent session relaunched at daemon start."""
+    return start(d, ops.decode("spawn", params), params, resumed_from)
+
+
+def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
+          resumed_from: float | None) -> dict[str, Any]:
     name = msg.name or d.next_name()
     if name in d.sessions:
         raise ProtocolError(ErrorCode.SESSION_EXISTS, f"a session named {name!r} already exists",
@@ -75,4 +85,7 @@ def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
              list(msg.argv), cwd, cols, rows)
     d.emit("session.spawned", session=name, pid=child.pid, argv=argv, cols=cols,
            rows=rows, epoch=session.epoch, agent=msg.agent)
+    session.resumed_from = resumed_from
+    if msg.persistent:
+        d.resume_registry.remember(session, params or ops.spawn_params(msg, name))
     return session.describe()
