@@ -321,7 +321,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_systemd(args: argparse.Namespace) -> int:
     from ptyd.daemon import units  # writing unit files is the daemon's business
 
-    made = units.user_units() if args.user else units.system_units()
+    made = units.user_units(survive_crashes=args.survive_crashes) if args.user else \
+        units.system_units(survive_crashes=args.survive_crashes)
     if args.action == "print":
         for name, text in made.items():
             print(f"# {name}\n{text}")
@@ -493,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["install", "print"])
     p.add_argument("--user", action="store_true", help="a user unit (systemctl --user); "
                    "default: the system template ptyd@.service")
+    p.add_argument("--survive-crashes", action="store_true",
+                   help="KillMode=process and an fd store: agents outlive a daemon crash and "
+                   "the restarted daemon adopts them")
     p.add_argument("--target", metavar="DIR", help="where to write (default: "
                    "~/.config/systemd/user or /etc/systemd/system)")
 

@@ -33,7 +33,7 @@ Restart=on-failure
 RestartSec=1
 WatchdogSec=30
 TimeoutStopSec=30
-KillMode=mixed
+{kill_mode}
 {user}RuntimeDirectory={runtime_name}
 RuntimeDirectoryMode=0700
 RuntimeDirectoryPreserve=yes
@@ -64,17 +64,28 @@ def exec_start(runtime_dir: str, extra: list[str]) -> str:
     return shlex.join([sys.executable, "-m", "ptyd", "--dir", runtime_dir, "serve", *extra])
 
 
-def user_units(extra: list[str] | None = None) -> dict[str, str]:
+KILL_MIXED = "KillMode=mixed"
+KILL_SURVIVE = """\
+# Crash survival: agents are not killed with the daemon; their PTYs wait in the fd store for
+# the restarted daemon (it ends them itself on an orderly stop).
+KillMode=process
+FileDescriptorStoreMax=4096"""
+
+
+def user_units(extra: list[str] | None = None, survive_crashes: bool = False
+               ) -> dict[str, str]:
     """ptyd.service and ptyd.socket for `systemctl --user`; sockets in $XDG_RUNTIME_DIR/ptyd."""
     directory = "%t/ptyd"
     return {
         "ptyd.service": SERVICE.format(after="", exec_start=exec_start(directory, extra or []),
-                                       user="", runtime_name="ptyd", wanted_by="default.target"),
+                                       user="", runtime_name="ptyd", wanted_by="default.target",
+                                       kill_mode=KILL_SURVIVE if survive_crashes else KILL_MIXED),
         "ptyd.socket": SOCKET.format(dir=directory, service=""),
     }
 
 
-def system_units(extra: list[str] | None = None) -> dict[str, str]:
+def system_units(extra: list[str] | None = None, survive_crashes: bool = False
+                 ) -> dict[str, str]:
     """ptyd@.service and ptyd@.socket: `systemctl enable --now ptyd@alice` runs alice's daemon
     with its sockets in /run/ptyd-alice."""
     directory = "/run/ptyd-%i"
@@ -82,7 +93,9 @@ def system_units(extra: list[str] | None = None) -> dict[str, str]:
         "ptyd@.service": SERVICE.format(after="After=network.target\n",
                                         exec_start=exec_start(directory, extra or []),
                                         user="User=%i\n", runtime_name="ptyd-%i",
-                                        wanted_by="multi-user.target"),
+                                        wanted_by="multi-user.target",
+                                        kill_mode=KILL_SURVIVE if survive_crashes
+                                        else KILL_MIXED),
         "ptyd@.socket": SOCKET.format(dir=directory, service="SocketUser=%i\n"),
     }
 

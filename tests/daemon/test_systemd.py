@@ -133,9 +133,11 @@ def test_socket_activation_adopts_inherited_sockets(rundir: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
+@pytest.mark.parametrize("survive", [False, True])
 @pytest.mark.parametrize("flavour", ["user", "system"])
-def test_unit_files_verify(tmp_path: Path, flavour: str) -> None:
-    made = units.user_units() if flavour == "user" else units.system_units()
+def test_unit_files_verify(tmp_path: Path, flavour: str, survive: bool) -> None:
+    made = units.user_units(survive_crashes=survive) if flavour == "user" else \
+        units.system_units(survive_crashes=survive)
     paths = units.install(tmp_path / "units", made)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path)}
     args = ["systemd-analyze", *(["--user"] if flavour == "user" else []), "verify",
