@@ -56,9 +56,10 @@ class DaemonConfig:
     """Cap on the scrollback capacity of all sessions together; None: no cap."""
     max_pending_waits: int = limits.MAX_PENDING_WAITS
     kill_grace_s: float = limits.DEFAULT_KILL_GRACE_S
-    publish_hwm: int = 1000
+    publish_hwm: int = 256
     """Messages queued per subscriber before the daemon drops for that subscriber (it then
-    sees a gap in offsets and fills it with `read`). A fast producer's chunks are ~16 kB."""
+    sees a gap in offsets and fills it with `read`). A fast producer's chunks are up to ~64 kB,
+    so a stalled subscriber costs the daemon at most ~16 MB."""
     heartbeat_interval_s: float = limits.HEARTBEAT_INTERVAL_S
     log_level: str = "info"
     env_default: dict[str, str] = field(default_factory=dict)

@@ -14,7 +14,7 @@ start with it; a reload (SIGHUP) keeps the configuration the daemon has and logs
     dir = "/run/user/1000/ptyd"     # runtime directory: ipc sockets, lock, log
     log_level = "info"              # debug, info, warning, error
     kill_grace = 5.0                # seconds from SIGTERM/SIGHUP to SIGKILL when ending sessions
-    publish_hwm = 1000              # output messages queued per subscriber
+    publish_hwm = 256               # output messages queued per subscriber
 
     [limits]
     max_sessions = 1024
@@ -348,7 +348,7 @@ def _defaults(env: Mapping[str, str], home: str) -> dict[str, Any]:
         "dir": runtime_dir(env_without_dir, os.getuid(), tempfile.gettempdir()),
         "log_level": "info",
         "kill_grace": limits.DEFAULT_KILL_GRACE_S,
-        "publish_hwm": 1000,
+        "publish_hwm": 256,
         "limits.max_sessions": limits.MAX_SESSIONS,
         "limits.scrollback": limits.DEFAULT_SCROLLBACK_BYTES,
         "limits.max_total_scrollback": None,
