@@ -104,6 +104,16 @@ class Session:
     """Adopted after a crash: not our child, so its exit is seen through a pidfd only."""
     timeout_at: float | None = None
     """Monotonic time at which the session's timeout stops it, if it has one."""
+    repo: str | None = None
+    """The repository of an agent working on its own branch (spawn with `repo`); the session's
+    name is the agent id, its cwd the agent's checkout under `sandbox_dir`."""
+    branch: str | None = None
+    integration: str | None = None
+    sandbox_dir: str | None = None
+    dirty: bool | None = None
+    """Whether the checkout held uncommitted work when last looked at (`info` looks, `list`
+    only reports this), at Unix time `dirty_at`; None: not known (no checkout)."""
+    dirty_at: float | None = None
 
     @property
     def running(self) -> bool:
@@ -155,22 +165,7 @@ class Session:
 
     def read_available(self) -> tuple[bytes, bool]:
         """Drain what the PTY has ready, up to READS_PER_WAKEUP reads: (data, at_eof)."""
-        parts: list[bytes] = []
-        for _ in range(READS_PER_WAKEUP):
-            try:
-                data = os.read(self.master_fd, READ_CHUNK_BYTES)
-            except BlockingIOError:
-                break
-            except OSError as e:
-                # Linux reports the slave side hanging up (every holder closed it, or the
-                # session leader exited) as EIO on the master: that is end-of-output.
-                if e.errno in (errno.EIO, errno.EBADF):
-                    return b"".join(parts), True
-                raise
-            if not data:
-                return b"".join(parts), True
-            parts.append(data)
-        return b"".join(parts), False
+        return drain(self.master_fd)
 
     def queue_input(self, data: bytes) -> None:
         self.pending_input.append(memoryview(data))
@@ -250,16 +245,27 @@ class Session:
 
     def read_stderr(self) -> tuple[bytes, bool]:
         """Drain the stderr pipe (sessions spawned with stderr=pipe): (data, at_eof)."""
-        parts: list[bytes] = []
-        for _ in range(READS_PER_WAKEUP):
-            try:
-                data = os.read(self.stderr_fd, READ_CHUNK_BYTES)
-            except BlockingIOError:
-                break
-            if not data:
+        return drain(self.stderr_fd)
+
+
+def drain(fd: int) -> tuple[bytes, bool]:
+    """Read what a non-blocking fd has ready, up to READS_PER_WAKEUP reads: (data, at_eof)."""
+    parts: list[bytes] = []
+    for _ in range(READS_PER_WAKEUP):
+        try:
+            data = os.read(fd, READ_CHUNK_BYTES)
+        except BlockingIOError:
+            break
+        except OSError as e:
+            # Linux reports the slave side hanging up (every holder closed it, or the session
+            # leader exited) as EIO on the PTY master: that is end-of-output.
+            if e.errno in (errno.EIO, errno.EBADF):
                 return b"".join(parts), True
-            parts.append(data)
-        return b"".join(parts), False
+            raise
+        if not data:
+            return b"".join(parts), True
+        parts.append(data)
+    return b"".join(parts), False
 
 
 def signal_name(signum: int | None) -> str | None:
