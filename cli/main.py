@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -27,6 +28,8 @@ from ptyd.proto.paths import Endpoints
 from . import format
 
 WAIT_TIMEOUT_EXIT = 124
+GIT_TIMEOUT_S = 600.0
+"""Git work (a checkout of a large repository, a push) may take longer than a quick request."""
 
 
 class UsageError(Exception):
@@ -161,8 +164,9 @@ def cmd_new(args: argparse.Namespace) -> int:
               "env": env, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
               "idle_after": args.idle_after, "persistent": args.persistent or None}
+    params.update(_agent_branch_options(args))
     with _client(args, autostart=True) as c:
-        info = c.request("spawn", params)
+        info = c.request("spawn", params, timeout=GIT_TIMEOUT_S if args.repo else None)
     if args.json:
         _print_json(info)
     elif attach_now:
@@ -172,13 +176,148 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _agent_branch_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`new --repo DIR --task T`: the agent (named by -s) works on agent/NAME-T in its own
+    checkout, which the daemon creates (or reuses) and starts the program in."""
+    if args.repo is None:
+        given = [o for o, v in (("--task", args.task), ("--integration", args.integration),
+                                ("--sandbox-dir", args.sandbox_dir)) if v is not None]
+        if given:
+            raise UsageError(f"{given[0]} needs --repo DIR (an agent branch of which repository?)")
+        return {}
+    if not args.task:
+        raise UsageError("--repo needs --task ID (the agent's branch is agent/NAME-ID)")
+    if args.cwd:
+        raise UsageError("--cwd and --repo do not go together: the agent works in its own "
+                         "checkout")
+    return {"cwd": None, "repo": os.path.abspath(args.repo), "task": args.task,
+            "integration": args.integration,
+            "sandbox_dir": os.path.abspath(args.sandbox_dir) if args.sandbox_dir else None}
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     with _client(args) as c:
-        sessions = c.list()
+        sessions = [_with_changes(c, s) for s in c.list()]
     if args.json:
         _print_json(sessions)
+    elif any(s.get("branch") for s in sessions):
+        print(_agents_table(sessions))
     elif sessions:
         print(format.table(sessions))
+    return 0
+
+
+def _with_changes(c: Client, session: dict[str, Any]) -> dict[str, Any]:
+    """An agent on its own branch, with `dirty` looked at now (`list` has only the last value
+    seen; `info` runs a git status of the checkout, or says what it knows if the daemon's git
+    workers are busy)."""
+    if not session.get("branch"):
+        return session
+    try:
+        return c.info(session["name"])
+    except NoSuchSession:  # removed meanwhile
+        return session
+
+
+def _agents_table(sessions: list[dict[str, Any]]) -> str:
+    """format.table's columns plus BRANCH and CHANGES (uncommitted work in its checkout)."""
+    rows = [("NAME", "STATUS", "STATE", "BRANCH", "CHANGES", "VIEWERS", "PID", "SIZE", "AGE",
+             "COMMAND")]
+    now = time.time()
+    changes = {True: "yes", False: "no", None: "-"}
+    for s in sessions:
+        rows.append((s["name"], format.exit_text(s), s.get("state", "-"), s.get("branch") or "-",
+                     changes[s.get("dirty") if s.get("branch") else None],
+                     str(s.get("viewers", 0)), str(s["pid"]), f"{s['cols']}x{s['rows']}",
+                     format.age(now - s["created"]), shlex.join(s["argv"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
+                     for r in rows)
+
+
+# -- an agent's branch: diff, commit, merge, push ------------------------------------------------
+
+def _branch(args: argparse.Namespace) -> dict[str, Any]:
+    """The branch a git verb names: session NAME's (spawned with --repo), or with --repo DIR
+    the branch of agent NAME in that repository (no session needed)."""
+    if args.repo is None:
+        if args.integration is not None:
+            raise UsageError("--integration needs --repo (a session knows its own)")
+        return {"session": args.name}
+    return {"repo": os.path.abspath(args.repo), "agent": args.name,
+            "integration": args.integration}
+
+
+def _git(args: argparse.Namespace, op: str, **params: Any) -> dict[str, Any]:
+    request = {**_branch(args), **params}  # usage errors before connecting
+    with _client(args) as c:
+        return c.request(op, request, timeout=GIT_TIMEOUT_S)
+
+
+def _parse_author(text: str | None) -> dict[str, str] | None:
+    if text is None:
+        return None
+    name, sep, rest = text.partition("<")
+    email = rest.removesuffix(">").strip()
+    if not sep or not rest.endswith(">") or not name.strip() or not email:
+        raise UsageError(f"--author wants 'Name <email>', not {text!r}")
+    return {"name": name.strip(), "email": email}
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    diff = _git(args, "git.diff", patch=not args.stat)
+    if args.json:
+        _print_json(diff)
+    elif args.stat:
+        print(_diffstat(diff))
+    else:
+        sys.stdout.buffer.write(diff["patch"] or b"")
+        sys.stdout.flush()
+    return 0
+
+
+def _diffstat(diff: dict[str, Any]) -> str:
+    """Like `git diff --stat`: one line per file, then the totals."""
+    files = diff["files"]
+    width = max((len(_stat_path(f)) for f in files), default=0)
+    lines = []
+    for f in files:
+        counts = "Bin" if f["binary"] else f"{f['insertions'] + f['deletions']:>4} " + \
+            "+" * min(f["insertions"], 40) + "-" * min(f["deletions"], 40)
+        lines.append(f" {_stat_path(f).ljust(width)} | {counts}")
+    lines.append(f" {diff['files_changed']} file(s) changed, {diff['insertions']} insertion(s)(+), "
+                 f"{diff['deletions']} deletion(s)(-)")
+    return "\n".join(lines)
+
+
+def _stat_path(f: dict[str, Any]) -> str:
+    return f"{f['old_path']} => {f['path']}" if f.get("old_path") else str(f["path"])
+
+
+def cmd_commit(args: argparse.Namespace) -> int:
+    result = _git(args, "git.commit", message=args.message, author=_parse_author(args.author))
+    if args.json:
+        _print_json(result)
+    else:
+        print(result["commit"])
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    result = _git(args, "git.merge")
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"{result['outcome']}: integration is at {result['commit']}")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    result = _git(args, "git.push", remote=args.remote, force=args.force or None)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"pushed {result['commit']} to {result['remote']}")
     return 0
 
 
@@ -430,6 +569,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-after", type=float, metavar="SECONDS",
                    help="for programs without hooks: idle after this much output silence "
                    "(default 2)")
+    p.add_argument("--repo", metavar="DIR", help="work on an agent branch of this repository: "
+                   "agent/NAME-TASK, checked out in its own worktree, where the program starts")
+    p.add_argument("--task", metavar="ID", help="with --repo: the task id in the branch name")
+    p.add_argument("--integration", metavar="BRANCH",
+                   help="with --repo: the branch agents start from and merge into (default "
+                   "integration, made from HEAD if missing)")
+    p.add_argument("--sandbox-dir", metavar="DIR", help="with --repo: where the agents' "
+                   "checkouts live (default DIR/sandbox, ignored in the main checkout)")
     _attach_options(p)
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
 
@@ -447,8 +594,37 @@ def build_parser() -> argparse.ArgumentParser:
              "settings ptyd generates for --agent claude)")
     p.add_argument("event", nargs="?", help="event name, if the JSON does not carry one")
 
-    p = verb("ls", cmd_ls, "list sessions", aliases=("list",))
+    p = verb("ls", cmd_ls, "list sessions (agents on their own branch: BRANCH, and CHANGES: "
+             "uncommitted work in their checkout)", aliases=("list",))
     p.add_argument("--json", action="store_true", help="stable JSON for scripts")
+
+    def branch_verb(name: str, func: Callable[[argparse.Namespace], int],
+                    help: str) -> argparse.ArgumentParser:
+        p = verb(name, func, help)
+        p.add_argument("name", help="a session started with new --repo (or, with --repo, an "
+                       "agent id)")
+        p.add_argument("--repo", metavar="DIR", help="name the branch of agent NAME in this "
+                       "repository instead (no session needed)")
+        p.add_argument("--integration", metavar="BRANCH", help="with --repo: the integration "
+                       "branch (default integration)")
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        return p
+
+    p = branch_verb("diff", cmd_diff, "an agent's committed work: git diff "
+                    "integration...agent/NAME-TASK")
+    p.add_argument("--stat", action="store_true", help="only the changed files and counts")
+    p = branch_verb("commit", cmd_commit, "commit everything the agent changed in its checkout "
+                    "(git add -A; ignored and injected files stay out); prints the commit id")
+    p.add_argument("-m", "--message", required=True, help="the commit message")
+    p.add_argument("--author", metavar="'NAME <EMAIL>'", help="who commits (default: the "
+                   "repository's user.name and user.email, else ptyd)")
+    branch_verb("merge", cmd_merge, "merge the agent's branch into integration (fast-forward, "
+                "or a merge commit; a conflict changes nothing)")
+    p = branch_verb("push", cmd_push, "push the agent's branch to a remote and make it the "
+                    "upstream")
+    p.add_argument("--remote", default="origin", help="default origin")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite the remote branch "
+                   "even if it has commits this one lacks")
 
     p = verb("info", cmd_info, "show one session")
     p.add_argument("name")

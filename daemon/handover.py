@@ -56,6 +56,9 @@ def session_state(s: Session, timeout_at: float | None) -> dict[str, Any]:
         "agent_session_id": s.agent_session_id, "idle_after": s.idle_after,
         "stop_reason": s.stop_reason, "size_policy": s.size_policy,
         "stderr_mode": s.stderr_mode, "timeout_at": timeout_at,
+        "resumed_from": s.resumed_from,
+        "git": {"repo": s.repo, "branch": s.branch, "integration": s.integration,
+                "sandbox_dir": s.sandbox_dir, "dirty": s.dirty, "dirty_at": s.dirty_at},
         "scrollback": _ring(s.scrollback), "stderr_ring": _ring(s.stderr_ring),
         "term": {"modes": list(term.modes.items()), "keypad": term.keypad_application,
                  "title": term.title, "alt_since": term.alt_screen_since,
@@ -81,6 +84,9 @@ def restore_session(d: dict[str, Any]) -> Session:
     s.agent, s.agent_session_id = d["agent"], d["agent_session_id"]
     s.idle_after, s.stop_reason, s.size_policy = d["idle_after"], d["stop_reason"], \
         d["size_policy"]
+    s.resumed_from = d.get("resumed_from")
+    for key, value in (d.get("git") or {}).items():
+        setattr(s, key, value)
     t = d["term"]
     s.term = TermState(modes=dict(t["modes"]), keypad_application=t["keypad"], title=t["title"],
                        alt_screen_since=t["alt_since"], last_clear=t["last_clear"])

@@ -159,6 +159,11 @@ class Session:
             "stderr": self.stderr_mode,
             "stderr_end": self.stderr_ring.end if self.stderr_ring else 0,
             "resumed_from": self.resumed_from,
+            "repo": self.repo,
+            "branch": self.branch,
+            "integration": self.integration,
+            "dirty": self.dirty,
+            "dirty_at": self.dirty_at,
         }
 
     # -- the terminal ------------------------------------------------------------------------

@@ -36,6 +36,9 @@ class ErrorCode(enum.StrEnum):
     """The daemon is stopping and takes no new work."""
     UPGRADE_FAILED = "upgrade_failed"
     """The installed version cannot take over; the running daemon goes on unchanged."""
+    GIT_ERROR = "git_error"
+    """A `git.*` or `sandbox.*` op (or `spawn` with `repo`) was refused or failed; `data` is
+    `{kind, paths}`: which refusal (see ptyd.proto.gitworkspace), and the files concerned."""
     INTERNAL = "internal"
     """A bug in the daemon: the request failed, the daemon goes on serving."""
 

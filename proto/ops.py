@@ -69,6 +69,12 @@ class Spawn:
     """Relaunch this session when the daemon starts after a reboot (or any full stop)."""
     record: str | None = None
     record_input: bool | None = None
+    repo: str | None = None
+    """Work on an agent branch of this repository: the session's name is the agent id, its
+    working directory the agent's checkout (see GitCreate)."""
+    task: str | None = None
+    integration: str | None = None
+    sandbox_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +184,142 @@ class Hook:
     payload: dict[str, Any]
 
 
+DEFAULT_INTEGRATION = "integration"
+"""The branch agents' work is merged into when a request names none."""
+MAX_CONTENT_BYTES = 512 << 10
+"""Largest context file `sandbox.inject` writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who commits: name and email of the git signature."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class GitTarget:
+    """One agent's branch: by `session` (one spawned with `repo`, whose name is the agent id), or
+    by `repo` and `agent`, with the integration branch and the directory of checkouts."""
+
+    session: str | None = None
+    repo: str | None = None
+    agent: str | None = None
+    integration: str = DEFAULT_INTEGRATION
+    sandbox_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitRepo:
+    repo: str
+    integration: str = DEFAULT_INTEGRATION
+    sandbox_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitCreate:
+    repo: str
+    agent: str
+    task: str
+    integration: str = DEFAULT_INTEGRATION
+    sandbox_dir: str | None = None
+    author: Author | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitCommit:
+    target: GitTarget
+    message: str
+    author: Author | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitPush:
+    target: GitTarget
+    remote: str = "origin"
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GitMerge:
+    target: GitTarget
+    author: Author | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitDiff:
+    target: GitTarget
+    patch: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GitInfo:
+    target: GitTarget
+
+
+@dataclass(frozen=True, slots=True)
+class GitList:
+    repo: str
+    integration: str = DEFAULT_INTEGRATION
+    sandbox_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GitDelete:
+    target: GitTarget
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sandboxes:
+    """Where sandboxes live: `sandbox_dir/<agent>`, git worktrees of `repo`, or plain
+    directories without one."""
+
+    sandbox_dir: str
+    repo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxCreate:
+    where: Sandboxes
+    agent: str
+    branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxGet:
+    where: Sandboxes
+    agent: str
+    changes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxList:
+    where: Sandboxes
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxInject:
+    where: Sandboxes
+    agent: str
+    content: str
+    legacy_name: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxCleanup:
+    where: Sandboxes
+    agent: str
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxCleanupAll:
+    where: Sandboxes
+    force: bool = False
+
+
 def parse_signal(value: Any) -> int:
     """'TERM', 'SIGTERM', 'term' or 15 -> 15; anything else is a bad request."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -231,7 +373,23 @@ def _spawn(p: Params) -> Spawn:
         persistent=p.flag("persistent"),
         record=p.choice("record", RECORD_FORMATS),
         record_input=None if p.raw("record_input", False) is None else p.flag("record_input"),
+        repo=_path(p, "repo"),
+        task=p.text("task", max_bytes=256),
+        integration=p.text("integration", max_bytes=256),
+        sandbox_dir=_path(p, "sandbox_dir"),
     )
+    if spawn.repo is None:
+        given = [k for k in ("task", "integration", "sandbox_dir") if getattr(spawn, k) is not None]
+        if given:
+            raise bad_request(f"spawn: {given[0]!r} needs 'repo' (an agent branch of which "
+                              "repository?)", param=given[0])
+    else:
+        if spawn.task is None:
+            raise bad_request("spawn: 'repo' needs 'task' (the branch is agent/<name>-<task>)",
+                              param="task")
+        if spawn.cwd is not None:
+            raise bad_request("spawn: give 'cwd' or 'repo', not both (an agent of a repository "
+                              "works in its own checkout)", param="cwd")
     if spawn.agent_settings is not None:
         if spawn.agent is None:
             raise bad_request("spawn: 'agent_settings' needs 'agent' (settings of which agent?)",
@@ -346,6 +504,106 @@ def _events(p: Params) -> Events:
     return Events(since, p.integer("max", lo=1, hi=MAX_EVENTS_PER_READ) or MAX_EVENTS_PER_READ)
 
 
+def _path(p: Params, key: str, required: bool = False) -> str | None:
+    """An absolute path: the daemon's working directory means nothing to the client."""
+    value = p.text(key, required=required, nonempty=True)
+    if value is not None and not value.startswith("/"):
+        raise bad_request(f"{p.op}: '{key}' must be an absolute path, not {value!r} (the "
+                          "daemon's working directory means nothing to you)", param=key)
+    return value
+
+
+def _required_path(p: Params, key: str) -> str:
+    value = _path(p, key, required=True)
+    assert value is not None
+    return value
+
+
+def _id(p: Params, key: str) -> str:
+    """An agent or task id. Only its type is checked here: what git accepts is the engine's
+    business, which refuses with git_error kind invalid_argument."""
+    value = p.text(key, required=True, max_bytes=256)
+    assert value is not None
+    return value
+
+
+def _integration(p: Params) -> str:
+    return p.text("integration", max_bytes=256) or DEFAULT_INTEGRATION
+
+
+def _author(p: Params) -> Author | None:
+    value = p.mapping("author", max_items=2)
+    if value is None:
+        return None
+    name, email = value.get("name"), value.get("email")
+    for part in (name, email):
+        if (not isinstance(part, str) or not part or len(part) > 256
+                or any(c in part for c in "<>\n\x00")):
+            raise bad_request(f"{p.op}: 'author' must be {{name, email}}, both non-empty strings "
+                              "of at most 256 characters without '<', '>', newline or NUL",
+                              param="author")
+    assert isinstance(name, str) and isinstance(email, str)
+    return Author(name, email)
+
+
+def _git_target(p: Params) -> GitTarget:
+    session = p.name("session", required=False)
+    repo, agent = _path(p, "repo"), p.text("agent", max_bytes=256)
+    integration, sandbox_dir = p.text("integration", max_bytes=256), _path(p, "sandbox_dir")
+    if session is not None:
+        given = [k for k, v in (("repo", repo), ("agent", agent), ("integration", integration),
+                                ("sandbox_dir", sandbox_dir)) if v is not None]
+        if given:
+            raise bad_request(f"{p.op}: give 'session', or 'repo' and 'agent', not both (the "
+                              "session knows its repository)", param=given[0])
+        return GitTarget(session=session)
+    if repo is None or agent is None:
+        raise bad_request(f"{p.op}: name the agent's branch by 'session', or by 'repo' and "
+                          "'agent'", param="agent" if repo is not None else "repo")
+    return GitTarget(None, repo, agent, integration or DEFAULT_INTEGRATION, sandbox_dir)
+
+
+def _git_repo(p: Params) -> GitRepo:
+    return GitRepo(_required_path(p, "repo"), _integration(p), _path(p, "sandbox_dir"))
+
+
+def _git_create(p: Params) -> GitCreate:
+    return GitCreate(_required_path(p, "repo"), _id(p, "agent"), _id(p, "task"),
+                     _integration(p), _path(p, "sandbox_dir"), _author(p))
+
+
+def _git_commit(p: Params) -> GitCommit:
+    target = _git_target(p)
+    message = p.text("message", required=True)
+    assert message is not None
+    return GitCommit(target, message, _author(p))
+
+
+def _git_push(p: Params) -> GitPush:
+    target = _git_target(p)
+    remote = p.text("remote", max_bytes=256, nonempty=True) or "origin"
+    return GitPush(target, remote, p.flag("force"))
+
+
+def _git_list(p: Params) -> GitList:
+    return GitList(_required_path(p, "repo"), _integration(p), _path(p, "sandbox_dir"))
+
+
+def _sandboxes(p: Params) -> Sandboxes:
+    return Sandboxes(_required_path(p, "sandbox_dir"), _path(p, "repo"))
+
+
+def _sandbox_create(p: Params) -> SandboxCreate:
+    return SandboxCreate(_sandboxes(p), _id(p, "agent"), p.text("branch", max_bytes=256))
+
+
+def _sandbox_inject(p: Params) -> SandboxInject:
+    where, agent = _sandboxes(p), _id(p, "agent")
+    content = p.text("content", required=True, max_bytes=MAX_CONTENT_BYTES)
+    assert content is not None
+    return SandboxInject(where, agent, content, p.flag("legacy_name"))
+
+
 DECODERS: dict[str, Callable[[Params], Any]] = {
     "hello": _hello,
     "spawn": _spawn,
@@ -365,6 +623,21 @@ DECODERS: dict[str, Callable[[Params], Any]] = {
     "redraw": lambda p: Redraw(_session(p)),
     "hook": _hook,
     "upgrade": lambda p: Upgrade(p.text("python", nonempty=True)),
+    "git.repo": _git_repo,
+    "git.create": _git_create,
+    "git.commit": _git_commit,
+    "git.push": _git_push,
+    "git.merge": lambda p: GitMerge(_git_target(p), _author(p)),
+    "git.diff": lambda p: GitDiff(_git_target(p), p.flag("patch", default=True)),
+    "git.info": lambda p: GitInfo(_git_target(p)),
+    "git.list": _git_list,
+    "git.delete": lambda p: GitDelete(_git_target(p), p.flag("force")),
+    "sandbox.create": _sandbox_create,
+    "sandbox.get": lambda p: SandboxGet(_sandboxes(p), _id(p, "agent"), p.flag("changes")),
+    "sandbox.list": lambda p: SandboxList(_sandboxes(p)),
+    "sandbox.inject": _sandbox_inject,
+    "sandbox.cleanup": lambda p: SandboxCleanup(_sandboxes(p), _id(p, "agent"), p.flag("force")),
+    "sandbox.cleanup_all": lambda p: SandboxCleanupAll(_sandboxes(p), p.flag("force")),
 }
 
 

@@ -1,14 +1,22 @@
-"""spawn: start a program under a new PTY as a named session."""
+"""spawn: start a program under a new PTY as a named session.
+
+With `repo` (and `task`), the session is an agent working on its own branch: the daemon first
+creates (or reuses) the branch `agent/<name>-<task>` and its checkout, in the git workers, then
+starts the program there. Meanwhile the name is reserved, so no other spawn can take it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from ..claude_hooks import claude_argv, write_settings
+from ..git import service
 from ..logs import log
 from ..recording import plan as recording_plan
 from ..scrollback import Scrollback
@@ -19,22 +27,70 @@ if TYPE_CHECKING:
     from ..server import Daemon
 
 
-def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> dict[str, Any]:
+_PREPARING: weakref.WeakKeyDictionary[Daemon, set[str]] = weakref.WeakKeyDictionary()
+"""Per daemon, the names of sessions whose branch and checkout are being made."""
+
+
+def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> Any:
+    if msg.repo is not None:
+        return _start_on_branch(d, msg)
     return start(d, msg, None, None)
 
 
 def spawn_session(d: Daemon, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
     """Start a session from wire params: a persistent session relaunched at daemon start."""
-    return start(d, ops.decode("spawn", params), params, resumed_from)
+    msg = ops.decode("spawn", params)
+    checkout = None
+    if msg.repo is not None:
+        # At daemon start, before any client is served: the agent's checkout is there
+        # already (check_out reuses it), so this is quick enough to do on the loop.
+        checkout = service.check_out(_agent_branch(msg, params["name"]), msg.task or "")
+    return start(d, msg, params, resumed_from, checkout)
 
 
-def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
-          resumed_from: float | None) -> dict[str, Any]:
-    name = msg.name or d.next_name()
-    if name in d.sessions:
+def _agent_branch(msg: ops.Spawn, name: str) -> service.AgentBranch:
+    assert msg.repo is not None
+    return service.AgentBranch(msg.repo, name, msg.integration or ops.DEFAULT_INTEGRATION,
+                               msg.sandbox_dir)
+
+
+def _free_name(d: Daemon) -> str:
+    """The lowest free number, skipping names reserved by spawns still making a checkout."""
+    preparing = _PREPARING.get(d, set())
+    n = int(d.next_name())
+    while str(n) in d.sessions or str(n) in preparing:
+        n += 1
+    return str(n)
+
+
+async def _start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
+    name = msg.name or _free_name(d)
+    admit(d, msg, name)  # refuse now what would be refused after the git work
+    preparing = _PREPARING.setdefault(d, set())
+    preparing.add(name)
+    where = _agent_branch(msg, name)
+    try:
+        checkout = await service.run(service.check_out, where, msg.task or "")
+    finally:
+        preparing.discard(name)
+    try:
+        if d.stopping:
+            raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
+        return start(d, msg, None, None, checkout, name)
+    except BaseException:
+        if checkout.created:  # leave no branch behind for a session that never ran
+            with contextlib.suppress(ProtocolError):
+                await service.run(service.discard, where)
+        raise
+
+
+def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
+    """Refuse a spawn that cannot be served: the name taken, a limit reached."""
+    preparing = _PREPARING.get(d, set())
+    if name in d.sessions or name in preparing:
         raise ProtocolError(ErrorCode.SESSION_EXISTS, f"a session named {name!r} already exists",
                             {"session": name})
-    if len(d.sessions) >= d.config.max_sessions:
+    if len(d.sessions) + len(preparing) >= d.config.max_sessions:
         raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
                             f"the daemon holds {len(d.sessions)} sessions, its limit "
                             "(remove exited ones with ptyd rm)",
@@ -48,12 +104,21 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
                             f"daemon's total of {cap} bytes (remove exited sessions with ptyd "
                             "rm, or ask for less with --scrollback)",
                             {"limit": "max_total_scrollback", "max": cap})
+
+
+def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
+          resumed_from: float | None, checkout: service.Checkout | None = None,
+          name: str | None = None) -> dict[str, Any]:
+    """Start the program; with a `checkout` (spawn with `repo`), in the agent's checkout."""
+    name = name or msg.name or _free_name(d)
+    admit(d, msg, name)
+    ring_bytes = msg.scrollback_bytes or d.config.scrollback_bytes
     cols = msg.cols or limits.DEFAULT_COLS
     rows = msg.rows or limits.DEFAULT_ROWS
     if msg.cwd is not None and not os.path.isabs(msg.cwd):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
                             f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
-    cwd = msg.cwd or os.getcwd()
+    cwd = str(checkout.sandbox) if checkout else msg.cwd or os.getcwd()
     env = child_env(d.config.session_env(msg.env), name, str(d.config.runtime_dir))
     argv = list(msg.argv)
     if msg.agent == "claude":
@@ -77,14 +142,18 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
                       stderr_ring=Scrollback(ring_bytes) if msg.stderr == "pipe" else None)
     if msg.idle_after is not None:
         session.idle_after = msg.idle_after
+    if checkout is not None:
+        session.repo, session.branch = msg.repo, checkout.branch
+        session.integration = msg.integration or ops.DEFAULT_INTEGRATION
+        session.sandbox_dir = str(checkout.sandbox.parent)
     d.recordings.start(session, recording)
     d.add_session(session)
     if msg.timeout is not None:
         d.schedule_timeout(session, msg.timeout)
-    log.info("session=%s spawned pid=%d argv=%s cwd=%s size=%dx%d", name, child.pid,
-             list(msg.argv), cwd, cols, rows)
+    log.info("session=%s spawned pid=%d argv=%s cwd=%s size=%dx%d branch=%s", name, child.pid,
+             list(msg.argv), cwd, cols, rows, session.branch)
     d.emit("session.spawned", session=name, pid=child.pid, argv=argv, cols=cols,
-           rows=rows, epoch=session.epoch, agent=msg.agent)
+           rows=rows, epoch=session.epoch, agent=msg.agent, branch=session.branch)
     session.resumed_from = resumed_from
     if msg.persistent:
         d.resume_registry.remember(session, params or ops.spawn_params(msg, name))

@@ -14,7 +14,7 @@ from ptyd.client import AuthenticationFailed, Client, CurveKeys, PtydError
 from ptyd.client._curve import generate
 from ptyd.proto import encode_request
 from ptyd.proto.paths import Endpoints
-from tests.conftest import DaemonProcess, run_cli, start_daemon, stop_daemon, wait_for_output
+from tests.conftest import run_cli, start_daemon, stop_daemon, wait_for_output
 
 
 def free_port() -> int:
@@ -42,7 +42,7 @@ def remote(rundir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_authorized_key_gets_everything(remote) -> None:  # type: ignore[no-untyped-def]
-    d, keys, endpoints = remote
+    _d, keys, endpoints = remote
     curve = CurveKeys.load(keys / "server.key", keys / "client.key_secret")
     with Client(endpoints=endpoints, curve=curve, timeout=5) as c:
         c.spawn(["sh", "-c", "echo over tcp; read x"], name="r")
@@ -58,17 +58,16 @@ def test_authorized_key_gets_everything(remote) -> None:  # type: ignore[no-unty
 ])
 def test_unknown_or_wrong_key_gets_nothing(remote, server: str, client: str,  # type: ignore[no-untyped-def]
                                            words: str) -> None:
-    d, keys, endpoints = remote
+    _d, keys, endpoints = remote
     curve = CurveKeys.load(keys / server, keys / client)
-    with pytest.raises(PtydError) as e:
-        with Client(endpoints=endpoints, curve=curve, timeout=3):
-            pass
-    assert isinstance(e.value, AuthenticationFailed) and words in str(e.value) or \
+    with pytest.raises(PtydError) as e, Client(endpoints=endpoints, curve=curve, timeout=3):
+        pass
+    assert (isinstance(e.value, AuthenticationFailed) and words in str(e.value)) or \
         "no reply" in str(e.value)
 
 
 def test_plain_tcp_client_gets_nothing(remote) -> None:  # type: ignore[no-untyped-def]
-    d, keys, endpoints = remote
+    _d, _keys, endpoints = remote
     ctx = zmq.Context()
     dealer = ctx.socket(zmq.DEALER)
     dealer.connect(endpoints.control)
@@ -82,7 +81,7 @@ def test_plain_tcp_client_gets_nothing(remote) -> None:  # type: ignore[no-untyp
 
 
 def test_attach_and_cli_over_tcp(remote) -> None:  # type: ignore[no-untyped-def]
-    d, keys, endpoints = remote
+    _d, keys, endpoints = remote
     args = ["--connect", endpoints.control, "--server-key", str(keys / "server.key"),
             "--client-key", str(keys / "client.key_secret")]
     result = run_cli(*args, "new", "-s", "cli", "--", "sh", "-c", "echo hi from cli")

@@ -1,0 +1,41 @@
+"""sandbox.*: an agent's directory under `sandbox_dir`, a git worktree of its branch when a
+`repo` is given, a plain directory otherwise; context injection (CLAUDE.md) and cleanup. The
+work runs in the git workers (daemon/git/service), never on the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from ptyd.proto import ops
+
+from ..git import service
+
+if TYPE_CHECKING:
+    from ..server import Daemon
+
+Reply = Awaitable[dict[str, Any]]
+
+
+def create(d: Daemon, msg: ops.SandboxCreate, peer: bytes) -> Reply:
+    return service.run(service.sandbox_create, msg)
+
+
+def get(d: Daemon, msg: ops.SandboxGet, peer: bytes) -> Reply:
+    return service.run(service.sandbox_get, msg)
+
+
+def listing(d: Daemon, msg: ops.SandboxList, peer: bytes) -> Reply:
+    return service.run(service.sandbox_list, msg)
+
+
+def inject(d: Daemon, msg: ops.SandboxInject, peer: bytes) -> Reply:
+    return service.run(service.sandbox_inject, msg)
+
+
+def cleanup(d: Daemon, msg: ops.SandboxCleanup, peer: bytes) -> Reply:
+    return service.run(service.sandbox_cleanup, msg)
+
+
+def cleanup_all(d: Daemon, msg: ops.SandboxCleanupAll, peer: bytes) -> Reply:
+    return service.run(service.sandbox_cleanup_all, msg)
