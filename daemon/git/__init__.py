@@ -11,7 +11,21 @@ Results and exceptions are the shared types of `ptyd.proto.gitworkspace`; client
 this through the protocol (`ptyd.runtime.branches` and `ptyd.runtime.workspace` are such clients).
 """
 
-from .branches import BranchManager
-from .workspace import WorkspaceManager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .branches import BranchManager
+    from .workspace import WorkspaceManager
 
 __all__ = ["BranchManager", "WorkspaceManager"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import pygit2 only when the engine is first used (it is slow to import)."""
+    if name == "BranchManager":
+        from .branches import BranchManager
+        return BranchManager
+    if name == "WorkspaceManager":
+        from .workspace import WorkspaceManager
+        return WorkspaceManager
+    raise AttributeError(name)

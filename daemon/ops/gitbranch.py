@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from ..git import service
-from ..git.service import AgentBranch
 from ..session import Session
 
 if TYPE_CHECKING:
+    from ..git import service
+    from ..git.service import AgentBranch
     from ..server import Daemon
+else:
+    from ._gitlazy import service
 
 Reply = Awaitable[dict[str, Any]]
 
@@ -27,7 +29,8 @@ def agent_branch(d: Daemon, target: ops.GitTarget) -> AgentBranch:
     """The branch a request names; a session must have been spawned on one."""
     if target.session is None:
         assert target.repo is not None and target.agent is not None
-        return AgentBranch(target.repo, target.agent, target.integration, target.sandbox_dir)
+        return service.AgentBranch(target.repo, target.agent, target.integration,
+                                   target.sandbox_dir)
     session = d.get(target.session)
     if session.repo is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
@@ -40,8 +43,9 @@ def agent_branch(d: Daemon, target: ops.GitTarget) -> AgentBranch:
 def branch_of(session: Session) -> AgentBranch:
     """The branch of a session spawned with `repo`: its name is the agent id."""
     assert session.repo is not None
-    return AgentBranch(session.repo, session.name, session.integration or ops.DEFAULT_INTEGRATION,
-                       session.sandbox_dir)
+    return service.AgentBranch(session.repo, session.name,
+                               session.integration or ops.DEFAULT_INTEGRATION,
+                               session.sandbox_dir)
 
 
 def note_clean(d: Daemon, where: AgentBranch) -> None:

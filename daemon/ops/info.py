@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 from ptyd.proto.errors import ProtocolError
 
-from ..git import service
 from ..logs import log
 from ..session import Session
 from .gitbranch import branch_of
 
 if TYPE_CHECKING:
+    from ..git import service
     from ..server import Daemon
+else:
+    from ._gitlazy import service
 
 DIRTY_WAIT_S = 2.0
 """How long `info` waits for the status of an agent's checkout. When the git workers are busy

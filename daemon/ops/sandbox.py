@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import ops
 
-from ..git import service
-
 if TYPE_CHECKING:
+    from ..git import service
     from ..server import Daemon
+else:
+    from ._gitlazy import service
 
 Reply = Awaitable[dict[str, Any]]
 

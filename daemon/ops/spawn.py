@@ -16,7 +16,6 @@ from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from ..claude_hooks import claude_argv, write_settings
-from ..git import service
 from ..logs import log
 from ..recording import plan as recording_plan
 from ..scrollback import Scrollback
@@ -24,7 +23,10 @@ from ..session import Session
 from ..spawner import SpawnError, child_env, spawn
 
 if TYPE_CHECKING:
+    from ..git import service
     from ..server import Daemon
+else:
+    from ._gitlazy import service
 
 
 _PREPARING: weakref.WeakKeyDictionary[Daemon, set[str]] = weakref.WeakKeyDictionary()
