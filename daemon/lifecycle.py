@@ -97,12 +97,12 @@ class SessionLifecycle:
                 waiter.set_result(None)
         session.waiters = [(st, w) for st, w in session.waiters if not w.done()]
 
-    def _note_activity(self, session: Session) -> None:
+    def _note_activity(self, session: Session, output: bool = True) -> None:
         """Silence fallback for programs without hooks: output means working; quiet for
         idle_after seconds means idle. One timer at most per session, armed only on output."""
         assert self._loop is not None
         session.last_output_mono = time.monotonic()
-        if session.state != WORKING:
+        if output and session.state != WORKING:
             self.set_state(session, WORKING, "output")
         if not session.idle_timer_armed:
             session.idle_timer_armed = True

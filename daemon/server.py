@@ -553,6 +553,8 @@ class Daemon(SessionLifecycle, Viewing):
             self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
         if self._persist and store:
             persist.store_fd(session.name, session.master_fd)
+        if session.agent is None and session.running:
+            self._note_activity(session, output=False)  # a silent program becomes idle too
         self._dirty = True
         self.notify_status()
 
