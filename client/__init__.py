@@ -2,22 +2,32 @@
 
     from ptyd.client import Client
     with Client(autostart=True) as c:
-        c.spawn(["bash"], name="a1")
-        c.input("a1", "echo hi\\r")
+        s = c.spawn(["bash"], name="a1")       # a Session handle (also the session's info)
+        s.send_line("echo hi")
+        s.expect("hi")                          # escape sequences removed before matching
+        print(s.screen())                       # what a person sees, row by row
 
 It never imports the daemon; it shares only `ptyd.proto` with it.
 """
 
 from ._async_client import AsyncClient
+from ._curve import CurveKeys
 from ._exceptions import (
+    EOF,
+    TIMEOUT,
+    AuthenticationFailed,
     BadRequest,
+    ConnectionInterrupted,
     DaemonNotRunning,
+    ExpectError,
+    ExpectTimeout,
     InternalError,
     LimitExceeded,
     NoSuchSession,
     ProtocolError,
     PtydError,
     RangeEvicted,
+    ReadOnly,
     RemoteError,
     SessionExists,
     SessionExited,
@@ -29,29 +39,46 @@ from ._exceptions import (
     UnknownOp,
     UnsupportedVersion,
 )
+from ._expect import ExpectMatch
+from ._session import AsyncSession, Session
 from ._stream import Lost
 from ._sync_client import Client
+from ._text import LineCooker, TextStripper, strip_ansi
 
 __all__ = [
+    "EOF",
+    "TIMEOUT",
     "AsyncClient",
+    "AsyncSession",
+    "AuthenticationFailed",
     "BadRequest",
     "Client",
+    "ConnectionInterrupted",
+    "CurveKeys",
     "DaemonNotRunning",
+    "ExpectError",
+    "ExpectMatch",
+    "ExpectTimeout",
     "InternalError",
     "LimitExceeded",
+    "LineCooker",
     "Lost",
     "NoSuchSession",
     "ProtocolError",
     "PtydError",
     "RangeEvicted",
+    "ReadOnly",
     "RemoteError",
+    "Session",
     "SessionExists",
     "SessionExited",
     "SessionRunning",
     "ShuttingDown",
     "SpawnFailed",
+    "TextStripper",
     "Timeout",
     "TransportError",
     "UnknownOp",
     "UnsupportedVersion",
+    "strip_ansi",
 ]

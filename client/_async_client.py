@@ -12,7 +12,8 @@ import contextlib
 import itertools
 import os
 import subprocess
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,30 @@ from ptyd.proto import envelope, pubsub
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
+from ._curve import CurveKeys
 from ._daemon_dir import daemon_running, log_tail, resolve_dir, start_daemon
-from ._exceptions import DaemonNotRunning, ProtocolError, Timeout, remote_error
+from ._exceptions import (
+    AuthenticationFailed,
+    ConnectionInterrupted,
+    DaemonNotRunning,
+    ProtocolError,
+    Timeout,
+    remote_error,
+)
+from ._session import AsyncSession
+from ._stderr import stderr_stream
 from ._stream import Lost, OutputStream
 
 DEFAULT_TIMEOUT_S = 10.0
+HANDSHAKE_FAILURES: dict[int, str] = {
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "our key is not authorized there",
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "wrong server key (or not a ptyd daemon)",
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "security mismatch (CURVE on one side only)",
+}
+RECONNECT_GRACE_S = 30.0
+"""How long a client waits for a daemon that still holds its lock (re-executing) to return."""
+RESENDABLE_OPS = frozenset({"hello", "list", "info", "read", "wait", "events"})
+"""Requests that change nothing, and so may be sent again after a reconnect."""
 AUTOSTART_TIMEOUT_S = 15.0
 
 
@@ -42,8 +62,11 @@ class AsyncClient:
 
     def __init__(self, dir: str | os.PathLike[str] | None = None, *,
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-                 autostart: bool = False, client_name: str = "ptyd-python"):
+                 autostart: bool = False, client_name: str = "ptyd-python",
+                 curve: CurveKeys | None = None):
         self.dir: Path = resolve_dir(dir)
+        self.curve = curve
+        """Keys for a daemon reached over TCP; required there (the daemon refuses plain TCP)."""
         self.endpoints = endpoints or Endpoints.in_dir(self.dir)
         self.timeout = timeout
         self.autostart = autostart
@@ -56,6 +79,10 @@ class AsyncClient:
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._lost: str | None = None
+        self._interrupted = False
+        self._inflight: dict[int, tuple[str, dict[str, Any]]] = {}
+        self._local = self.endpoints.control.startswith("ipc://")
+        self._handles: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
 
     async def __aenter__(self) -> AsyncClient:
         await self.connect()
@@ -70,6 +97,14 @@ class AsyncClient:
             self._ctx = zmq.asyncio.Context()
         return self._ctx
 
+    def socket(self, kind: int) -> zmq.asyncio.Socket:
+        """A socket of this client's context, secured with CURVE when the client has keys."""
+        sock = self.context.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        if self.curve is not None:
+            self.curve.apply(sock)
+        return sock
+
     async def connect(self) -> dict[str, Any]:
         """Connect (starting the daemon if asked and needed) and say hello."""
         local = self.endpoints.control.startswith("ipc://")
@@ -79,10 +114,12 @@ class AsyncClient:
                 raise DaemonNotRunning(f"no ptyd daemon is running on {self.dir} "
                                        "(ptyd new starts one, ptyd serve runs one)")
             started = start_daemon(self.dir)
-        dealer = self.context.socket(zmq.DEALER)
-        dealer.setsockopt(zmq.LINGER, 0)
+        dealer = self.socket(zmq.DEALER)
         dealer.setsockopt(zmq.RECONNECT_IVL, 20)
-        monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED
+                                            | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                            | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                            | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
         dealer.connect(self.endpoints.control)
         self._dealer = dealer
         self._tasks = [asyncio.ensure_future(self._receive()),
@@ -110,6 +147,8 @@ class AsyncClient:
                                   f"{AUTOSTART_TIMEOUT_S:g}s:\n{log_tail(self.dir)}") from None
 
     async def close(self) -> None:
+        for handle in list(self._handles):
+            await handle.aclose()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -140,6 +179,7 @@ class AsyncClient:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[msgid] = future
         body = {k: v for k, v in (params or {}).items() if v is not None}
+        self._inflight[msgid] = (op, body)
         try:
             await self._dealer.send_multipart(envelope.encode_request(msgid, op, body))
             limit = self.timeout if timeout is None else timeout
@@ -150,6 +190,7 @@ class AsyncClient:
             raise Timeout(f"no reply to {op!r} within {timeout or self.timeout:g}s") from None
         finally:
             self._pending.pop(msgid, None)
+            self._inflight.pop(msgid, None)
 
     async def _receive(self) -> None:
         assert self._dealer is not None
@@ -175,15 +216,64 @@ class AsyncClient:
                 future.set_result(reply.result)
 
     async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
-        """The control socket's peer closed the connection: the daemon stopped or died."""
+        """The control socket's peer closed the connection. If the daemon still holds its lock,
+        it is re-executing itself (ptyd upgrade): requests that are safe to repeat are sent
+        again once ZeroMQ has reconnected, the others fail with ConnectionInterrupted (they may
+        or may not have been applied). Otherwise the daemon stopped or died."""
+        grace: asyncio.Task[None] | None = None
         try:
             while True:
                 event = parse_monitor_message(await monitor.recv_multipart())
                 if event["event"] == zmq.EVENT_DISCONNECTED:
-                    self._lost = f"lost the connection to the ptyd daemon on {self.dir}"
-                    self._fail_pending(DaemonNotRunning(self._lost))
+                    if self._local and daemon_running(self.dir):
+                        self._interrupted = True
+                        self._fail_inflight(lambda op: op not in RESENDABLE_OPS)
+                        grace = asyncio.ensure_future(self._await_return())
+                    else:
+                        self._give_up()
+                elif event["event"] in HANDSHAKE_FAILURES:
+                    # CURVE is silent by design: only the monitor tells why nothing answers.
+                    self._lost = (f"the daemon at {self.endpoints.control} refused the "
+                                  f"connection: {HANDSHAKE_FAILURES[event['event']]}")
+                    self._fail_pending(AuthenticationFailed(self._lost))
+                elif event["event"] == zmq.EVENT_CONNECTED and self._interrupted:
+                    self._interrupted = False
+                    if grace is not None:
+                        grace.cancel()
+                    await self._resend_inflight()
         finally:
+            if grace is not None:
+                grace.cancel()
             monitor.close(linger=0)
+
+    async def _await_return(self) -> None:
+        """Give a restarting daemon a while to come back; give up if it released its lock."""
+        deadline = asyncio.get_running_loop().time() + RECONNECT_GRACE_S
+        while self._interrupted:
+            if not daemon_running(self.dir) or asyncio.get_running_loop().time() > deadline:
+                self._give_up()
+                return
+            await asyncio.sleep(0.05)
+
+    def _give_up(self) -> None:
+        self._lost = f"lost the connection to the ptyd daemon on {self.dir}"
+        self._interrupted = False
+        self._fail_pending(DaemonNotRunning(self._lost))
+
+    def _fail_inflight(self, which: Callable[[str], bool]) -> None:
+        for msgid, (op, _) in list(self._inflight.items()):
+            future = self._pending.get(msgid)
+            if which(op) and future is not None and not future.done():
+                future.set_exception(ConnectionInterrupted(
+                    f"the daemon restarted while {op!r} was in flight; it may or may not have "
+                    "been applied"))
+
+    async def _resend_inflight(self) -> None:
+        assert self._dealer is not None
+        for msgid, (op, body) in list(self._inflight.items()):
+            future = self._pending.get(msgid)
+            if future is not None and not future.done():
+                await self._dealer.send_multipart(envelope.encode_request(msgid, op, body))
 
     def _fail_pending(self, error: Exception) -> None:
         for future in self._pending.values():
@@ -197,13 +287,43 @@ class AsyncClient:
 
     async def spawn(self, argv: list[str], *, name: str | None = None, cwd: str | None = None,
                     env: dict[str, str] | None = None, cols: int | None = None,
-                    rows: int | None = None, scrollback_bytes: int | None = None
-                    ) -> dict[str, Any]:
-        """Start `argv` under a new PTY; returns the session's info. `env`, when given, is the
-        whole environment (ptyd only scrubs multiplexer variables and sets TERM)."""
-        return await self.request("spawn", {
+                    rows: int | None = None, scrollback_bytes: int | None = None,
+                    size_policy: str | None = None, agent: str | None = None,
+                    agent_settings: dict[str, Any] | None = None,
+                    idle_after: float | None = None, timeout: float | None = None,
+                    stderr: str | None = None) -> AsyncSession:
+        """Start `argv` under a new PTY; returns a handle on the session, which is also its
+        info (a dict). `env`, when given, is the whole environment (ptyd only scrubs
+        multiplexer variables and sets TERM).
+
+        `agent='claude'`: the daemon passes Claude Code a settings file whose hooks report
+        its state exactly (`agent_settings` are merged into that file) and sets
+        DISABLE_AUTOUPDATER=1. `idle_after`: for other programs, seconds of output silence
+        after which the state is `idle` (default 2). `timeout`: the daemon stops the session
+        after that many seconds (SIGTERM, SIGKILL after the kill grace; stop_reason
+        'timeout'). `stderr='pipe'`: the program's stderr gets its own pipe, read with
+        `read(..., stream='stderr')`, instead of sharing the terminal.
+        """
+        info = await self.request("spawn", {
             "argv": list(argv), "name": name, "cwd": cwd, "env": env, "cols": cols,
-            "rows": rows, "scrollback_bytes": scrollback_bytes})
+            "rows": rows, "scrollback_bytes": scrollback_bytes, "size_policy": size_policy,
+            "agent": agent, "agent_settings": agent_settings, "idle_after": idle_after,
+            "timeout": timeout, "stderr": stderr})
+        return self._handle(info, int(info.get("base", 0)))
+
+    async def session(self, name: str, *, start: int | None = None) -> AsyncSession:
+        """A handle on an existing session (NoSuchSession if there is none). Its expect(),
+        callbacks and wait_until_quiet() read from `start`: by default the end of the output
+        now (only what comes next; pass 0, or the info's `base`, for all that is held)."""
+        info = await self.info(name)
+        if start is None:
+            return self._handle(info, int(info["end"]), int(info.get("stderr_end") or 0))
+        return self._handle(info, start, 0)
+
+    def _handle(self, info: dict[str, Any], start: int, stderr_start: int = 0) -> AsyncSession:
+        handle = AsyncSession(self, info, start=start, stderr_start=stderr_start)
+        self._handles.add(handle)
+        return handle
 
     async def list(self) -> list[dict[str, Any]]:
         sessions: list[dict[str, Any]] = (await self.request("list"))["sessions"]
@@ -231,15 +351,24 @@ class AsyncClient:
                                            "grace": grace})
 
     async def read(self, session: str, offset: int | None = None, *,
-                   max_bytes: int | None = None, clamp: bool = False) -> dict[str, Any]:
+                   max_bytes: int | None = None, clamp: bool = False,
+                   stream: str | None = None) -> dict[str, Any]:
+        """Scrollback from `offset` (default: the oldest byte held); `stream='stderr'` reads
+        the separate stderr of a session spawned with stderr='pipe'."""
         return await self.request("read", {"session": session, "offset": offset,
-                                           "max_bytes": max_bytes, "clamp": clamp or None})
+                                           "max_bytes": max_bytes, "clamp": clamp or None,
+                                           "stream": stream})
 
-    async def wait(self, session: str, timeout: float | None = None) -> dict[str, Any]:
-        """Wait for the session to exit; the result has `exited` False if the timeout passed."""
+    async def wait(self, session: str, timeout: float | None = None, *,
+                   until: str | Sequence[str] | None = None) -> dict[str, Any]:
+        """Wait for the session to exit, or with `until` to be in one of those agent states
+        ('starting', 'working', 'waiting', 'idle', 'exited'): the reply comes at once if it
+        already is, or when it gets there, or when it exits. The result is its info plus
+        `exited` and `reached` (False if the timeout passed first)."""
         transport = 0.0 if timeout is None else timeout + self.timeout
-        return await self.request("wait", {"session": session, "timeout": timeout},
-                                  timeout=transport)
+        states = [until] if isinstance(until, str) else None if until is None else list(until)
+        return await self.request("wait", {"session": session, "timeout": timeout,
+                                           "until": states}, timeout=transport)
 
     async def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
         return await self.request("remove", {"session": session, "force": force or None})
@@ -252,10 +381,16 @@ class AsyncClient:
 
     # -- streams ----------------------------------------------------------------------------------
 
-    def output(self, session: str, offset: int | None = None, *, follow: bool = True
-               ) -> AsyncIterator[pubsub.OutputChunk | Lost]:
+    def output(self, session: str, offset: int | None = None, *, follow: bool = True,
+               stream: str = "stdout") -> AsyncIterator[pubsub.OutputChunk | Lost]:
         """The session's output from `offset` (default: the oldest byte held), then live, with
         no gap and no duplicate; ends when the session exits (or at once if not `follow`).
-        Bytes evicted before they were read come as one `Lost(offset, end)` marker."""
-        stream = OutputStream(self, session, offset, follow)
-        return aiter(stream)  # type: ignore[arg-type]  # events=False: only chunks and Lost
+        Bytes evicted before they were read come as one `Lost(offset, end)` marker.
+        `stream='stderr'`: the separate stderr of a session spawned with stderr='pipe'
+        (offsets count in its own ring)."""
+        if stream == "stderr":
+            return stderr_stream(self, session, offset, follow)
+        if stream != "stdout":
+            raise ValueError(f"stream must be 'stdout' or 'stderr', not {stream!r}")
+        output = OutputStream(self, session, offset, follow)
+        return aiter(output)  # type: ignore[arg-type]  # events=False: only chunks and Lost

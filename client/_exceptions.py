@@ -13,11 +13,20 @@
     │   ├── SessionRunning
     │   ├── RangeEvicted
     │   ├── SpawnFailed
+    │   ├── ReadOnly
     │   ├── ShuttingDown
     │   └── InternalError
-    └── TransportError         the daemon could not be reached
-        ├── DaemonNotRunning
-        └── Timeout
+    ├── TransportError         the daemon could not be reached
+    │   ├── DaemonNotRunning
+    │   ├── ConnectionInterrupted   the daemon re-executed itself with a change in flight
+    │   ├── AuthenticationFailed    a remote daemon refused our CURVE key
+    │   └── Timeout
+    └── ExpectError            expect() or wait_until_quiet() ended without what was asked
+        ├── EOF                the output ended (the session exited) first
+        └── ExpectTimeout      (also TIMEOUT) the timeout passed first
+
+EOF and TIMEOUT double as the special patterns of expect(), as in pexpect: put them in the
+pattern list to have expect() return their index instead of raising.
 """
 
 from __future__ import annotations
@@ -98,6 +107,11 @@ class SpawnFailed(RemoteError):
     code = ErrorCode.SPAWN_FAILED
 
 
+class ReadOnly(RemoteError):
+    """Input from a viewer that attached read-only."""
+    code = ErrorCode.READ_ONLY
+
+
 class ShuttingDown(RemoteError):
     """The daemon is stopping."""
     code = ErrorCode.SHUTTING_DOWN
@@ -116,15 +130,45 @@ class DaemonNotRunning(TransportError):
     """No daemon listens on the runtime directory, or it went away."""
 
 
+class AuthenticationFailed(TransportError):
+    """A remote daemon refused us (CURVE): unknown or wrong key, or no CURVE at all."""
+
+
+class ConnectionInterrupted(TransportError):
+    """The daemon restarted in place (ptyd upgrade) while a request that changes something was
+    in flight: it may or may not have been applied. Requests that change nothing are resent."""
+
+
 class Timeout(TransportError):
     """No reply came within the timeout."""
+
+
+class ExpectError(PtydError):
+    """expect() (or wait_until_quiet()) ended without what was asked; `before` is the text
+    received and not consumed by an earlier match, as expect() would have returned it."""
+
+    def __init__(self, message: str, before: str = ""):
+        super().__init__(message)
+        self.before = before
+
+
+class EOF(ExpectError):
+    """The session's output ended (it exited) before any pattern matched."""
+
+
+class ExpectTimeout(ExpectError):
+    """No pattern matched within the timeout (the session is still running)."""
+
+
+TIMEOUT = ExpectTimeout
+r"""pexpect's name for the timeout pattern: `session.expect([r"\$ ", EOF, TIMEOUT])`."""
 
 
 _BY_CODE: dict[str, type[RemoteError]] = {
     cls.code: cls
     for cls in (BadRequest, UnsupportedVersion, UnknownOp, LimitExceeded, NoSuchSession,
                 SessionExists, SessionExited, SessionRunning, RangeEvicted, SpawnFailed,
-                ShuttingDown, InternalError)
+                ReadOnly, ShuttingDown, InternalError)
 }
 
 

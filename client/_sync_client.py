@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 from ptyd.proto import pubsub
 from ptyd.proto.paths import Endpoints
 
 from ._async_client import DEFAULT_TIMEOUT_S, AsyncClient
+from ._curve import CurveKeys
+from ._session import Session
 from ._stream import Lost
 
 T = TypeVar("T")
@@ -24,12 +26,14 @@ class Client:
 
     def __init__(self, dir: str | os.PathLike[str] | None = None, *,
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-                 autostart: bool = False, client_name: str = "ptyd-python"):
+                 autostart: bool = False, client_name: str = "ptyd-python",
+                 curve: CurveKeys | None = None):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ptyd-client",
                                         daemon=True)
         self._thread.start()
-        self._async = self._call(self._make(dir, endpoints, timeout, autostart, client_name))
+        self._async = self._call(self._make(dir, endpoints, timeout, autostart, client_name,
+                                            curve))
         try:
             self._call(self._async.connect())
         except BaseException:
@@ -38,9 +42,9 @@ class Client:
 
     @staticmethod
     async def _make(*args: Any) -> AsyncClient:
-        dir, endpoints, timeout, autostart, name = args
+        dir, endpoints, timeout, autostart, name, curve = args
         return AsyncClient(dir, endpoints=endpoints, timeout=timeout, autostart=autostart,
-                           client_name=name)
+                           client_name=name, curve=curve)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if threading.current_thread() is self._thread:
@@ -77,8 +81,14 @@ class Client:
     def hello(self) -> dict[str, Any]:
         return self._call(self._async.hello())
 
-    def spawn(self, argv: list[str], **options: Any) -> dict[str, Any]:
-        return self._call(self._async.spawn(argv, **options))
+    def spawn(self, argv: list[str], **options: Any) -> Session:
+        """Start `argv` under a new PTY (options as AsyncClient.spawn); returns a Session
+        handle, which is also the session's info (a dict)."""
+        return Session(self, self._call(self._async.spawn(argv, **options)))
+
+    def session(self, name: str, *, start: int | None = None) -> Session:
+        """A handle on an existing session; see AsyncClient.session."""
+        return Session(self, self._call(self._async.session(name, start=start)))
 
     def list(self) -> list[dict[str, Any]]:
         return self._call(self._async.list())
@@ -101,8 +111,9 @@ class Client:
     def read(self, session: str, offset: int | None = None, **options: Any) -> dict[str, Any]:
         return self._call(self._async.read(session, offset, **options))
 
-    def wait(self, session: str, timeout: float | None = None) -> dict[str, Any]:
-        return self._call(self._async.wait(session, timeout))
+    def wait(self, session: str, timeout: float | None = None, *,
+             until: str | Sequence[str] | None = None) -> dict[str, Any]:
+        return self._call(self._async.wait(session, timeout, until=until))
 
     def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
         return self._call(self._async.remove(session, force=force))
@@ -113,9 +124,13 @@ class Client:
     def events(self, since: int, max: int | None = None) -> dict[str, Any]:
         return self._call(self._async.events(since, max))
 
-    def output(self, session: str, offset: int | None = None, *, follow: bool = True
-               ) -> Iterator[pubsub.OutputChunk | Lost]:
-        stream = self._async.output(session, offset, follow=follow)
+    def output(self, session: str, offset: int | None = None, *, follow: bool = True,
+               stream: str = "stdout") -> Iterator[pubsub.OutputChunk | Lost]:
+        """A blocking iterator over AsyncClient.output; leaving it early closes the stream."""
+        return self._output(self._async.output(session, offset, follow=follow, stream=stream))
+
+    def _output(self, stream: AsyncIterator[pubsub.OutputChunk | Lost]
+                ) -> Iterator[pubsub.OutputChunk | Lost]:
         try:
             while True:
                 try:

@@ -1,0 +1,86 @@
+"""screen(): the terminal as a person sees it, from a bounded tail of the output."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyte
+
+from ptyd.client import Client
+from ptyd.client._screen import _Feeder
+from tests.conftest import PYTHON, agent
+
+
+def full_feed(c: Client, name: str) -> list[str]:
+    """The reference: every byte the session wrote, through one emulator."""
+    info = c.info(name)
+    data = bytes(c.read(name, 0, max_bytes=4 << 20)["data"])
+    feeder = _Feeder(info["cols"], info["rows"])
+    feeder.feed(data)
+    return feeder.lines()
+
+
+def test_a_prompt_session_shows_its_lines(client: Client) -> None:
+    s = client.spawn(agent("prompt"), name="a1", cols=40, rows=5)
+    s.expect("ready> ", timeout=10)
+    s.send_line("hello")
+    s.expect(r"echo: hello\r\nready> ", timeout=10)
+    assert s.screen() == ["ready> hello", "echo: hello", "ready>", "", ""]
+    s.send_line("again")  # fed on demand: only what came since the last call
+    s.expect(r"echo: again\r\nready> ", timeout=10)
+    assert s.screen() == ["ready> hello", "echo: hello", "ready> again", "echo: again", "ready>"]
+
+
+def test_the_alternate_screen_and_back(client: Client) -> None:
+    s = client.spawn(agent("fullscreen"), name="fs", cols=30, rows=6)
+    s.expect("redraw 0", timeout=10)
+    screen = s.screen()
+    assert screen[0] == "+" + "-" * 28 + "+" and "size 30x6 redraw 0" in screen[1]
+    s.send("q")
+    s.expect("fullscreen done", timeout=10)
+    screen = s.screen()
+    assert "fullscreen done" in screen and not any("redraw" in row for row in screen)
+
+
+def test_sequences_pyte_misreads_are_dropped(client: Client) -> None:
+    script = ("import sys; sys.stdout.write('a\\x1b[<ub\\x1b[>4;2mc\\x1b[>1ud\\r\\n'); "
+              "sys.stdout.flush(); input()")
+    s = client.spawn([PYTHON, "-c", script], name="a1", cols=20, rows=3)
+    s.expect("abcd", timeout=10)
+    assert s.screen()[0] == "abcd"
+    assert pyte.Screen(20, 3).buffer[0][0].underscore is False
+
+
+def test_the_fake_claude_tui_matches_a_full_replay_after_turns_and_a_resize(
+        client: Client, fake_claude: Path, project: Path, claude_env: dict[str, str]) -> None:
+    s = client.spawn([str(fake_claude)], name="c", cwd=str(project), env=claude_env,
+                     cols=60, rows=16)
+    s.expect("for shortcuts", timeout=10)
+    for prompt, reply in (("hello there", "Fake reply to: hello there"),
+                          ("lines 12", "line 12 of 12"), ("one more", "Fake reply to: one more")):
+        s.send_line(prompt)
+        s.expect_exact(reply, timeout=10)
+    s.wait_until_quiet(0.2, timeout=10)
+    screen = s.screen()
+    assert screen == full_feed(client, "c")
+    assert screen[-4].startswith("─" * 50) and screen[-3].startswith("\u276f")
+    assert "⏺ Fake reply to: one more" in screen
+    s.resize(50, 12)
+    s.expect(r"(?<!─)─{49}(?!─)", timeout=10)  # a rule of the new width: the repaint
+    s.wait_until_quiet(0.2, timeout=10)
+    screen = s.screen()
+    assert len(screen) == 12 and screen == full_feed(client, "c")
+    assert "⏺ Fake reply to: one more" in screen
+
+
+def test_a_long_output_is_shown_from_a_bounded_tail_quickly(client: Client) -> None:
+    s = client.spawn(agent("printer", "3000000", "--then-wait"), name="p", cols=80, rows=10,
+                     scrollback_bytes=8 << 20)
+    s.expect("done", timeout=60)
+    started = time.monotonic()
+    screen = s.screen()
+    assert time.monotonic() - started < 5
+    # The payload ends in the middle of a line, then the printer says "done".
+    assert screen == [f"line {n:08d} abcdefghijklmnopqrstuvwxyz0123456789"
+                      for n in range(58815, 58823)] + ["line 00058823 abcdefghijklmdone", ""]
