@@ -87,6 +87,7 @@ class OutputStream:
 
     async def _subscribe(self) -> zmq.asyncio.Socket:
         sub = self.client.socket(zmq.SUB)
+        sub.setsockopt(zmq.RECONNECT_IVL, 20)  # back quickly after a daemon upgrade
         # A modest queue: a consumer that stops iterating loses messages rather than memory,
         # and the stream fills the gap from the ring when it goes on.
         sub.setsockopt(zmq.RCVHWM, 1000)

@@ -315,7 +315,7 @@ class Daemon(SessionLifecycle, Viewing):
             listener.silence()
         remote.stop(self._ctx)
         if self._ctx is not None:
-            self._ctx.destroy(linger=100)  # let replies already queued (the upgrade's) leave
+            self._ctx.destroy(linger=20)  # let replies already queued (the upgrade's) leave
             self._ctx = None
 
     async def run_helper(self, argv: list[str], timeout: float) -> tuple[int, str]:
