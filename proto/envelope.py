@@ -46,7 +46,8 @@ class Reply:
 
 
 def pack(obj: Any) -> bytes:
-    return msgpack.packb(obj, use_bin_type=True)
+    data: bytes = msgpack.packb(obj, use_bin_type=True)
+    return data
 
 
 def unpack(data: bytes, max_bytes: int = MAX_REQUEST_BYTES) -> Any:
