@@ -131,21 +131,9 @@ def cmd_detach(args: argparse.Namespace) -> int:
 def cmd_hook(args: argparse.Namespace) -> int:
     """Run by an agent's hook (Claude Code's): report the event on stdin to the daemon. Never
     fails loudly: a hook that errors would disturb the agent."""
-    session = os.environ.get("PTYD_SESSION")
-    try:
-        payload = json.load(sys.stdin)
-    except (ValueError, OSError):
-        payload = {}
-    if not session or not isinstance(payload, dict):
-        return 0
-    event = str(payload.get("hook_event_name") or args.event or "unknown")
-    try:
-        with Client(args.dir or os.environ.get("PTYD_DIR"), timeout=5,
-                    client_name="ptyd-hook") as c:
-            c.request("hook", {"session": session, "event": event, "payload": payload})
-    except PtydError as e:
-        print(f"ptyd hook: {e}", file=sys.stderr)
-    return 0
+    from .hook import report
+
+    return report(args.event, args.dir)
 
 
 def cmd_new(args: argparse.Namespace) -> int:

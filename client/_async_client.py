@@ -183,7 +183,10 @@ class AsyncClient:
         try:
             await self._dealer.send_multipart(envelope.encode_request(msgid, op, body))
             limit = self.timeout if timeout is None else timeout
-            return await asyncio.wait_for(future, limit if limit > 0 else None)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives together with the reply.
+            async with asyncio.timeout(limit if limit > 0 else None):
+                return await future
         except TimeoutError:
             if self.endpoints.control.startswith("ipc://") and not daemon_running(self.dir):
                 raise DaemonNotRunning(f"the ptyd daemon on {self.dir} is not running") from None

@@ -1,7 +1,7 @@
 """Per-session Claude Code settings whose hooks report to this daemon.
 
 The file is passed with `--settings`, which Claude Code merges over the user's own settings, so
-nothing of the user's is touched. Each hook runs `<python> -m ptyd hook`, which reads the hook's
+nothing of the user's is touched. Each hook runs `<python> -m ptyd.hook`, which reads the hook's
 JSON on stdin and sends it to the daemon named by PTYD_DIR, for the session named by
 PTYD_SESSION (both are in every session's environment).
 """
@@ -22,7 +22,9 @@ HOOK_TIMEOUT_S = 10
 
 
 def hook_command() -> str:
-    return shlex.join([sys.executable, "-m", "ptyd", "hook"])
+    """`ptyd.hook` alone (a bare ZeroMQ request, no asyncio or client library): Claude Code runs
+    it on every tool call, so it must start fast."""
+    return shlex.join([sys.executable, "-m", "ptyd.hook"])
 
 
 def settings(extra: dict[str, Any] | None) -> dict[str, Any]:
