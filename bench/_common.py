@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import json
 import math
 import os
 import pty
@@ -393,3 +394,22 @@ class ReconnectingClient(RawClient):
         self.dealer.setsockopt(zmq.LINGER, 0)
         self.dealer.setsockopt(zmq.RECONNECT_IVL, self.RECONNECT_IVL_MS)
         self.dealer.connect(self.endpoints.control)
+
+
+def run_families(families: Sequence[str], runners: dict[str, Any], results: dict[str, Any],
+                 json_path: str | None) -> int:
+    """Run each chosen family (a runner returns one Section or a list of them, and its data),
+    print its table, note the load at the end, and write the results as JSON if asked."""
+    for family in families:
+        with timed_phase(family):
+            sections, data = runners[family]()
+        for section in sections if isinstance(sections, list) else [sections]:
+            print("\n" + section.render(), flush=True)
+        results[family] = data
+    results["load_average_at_end"] = os.getloadavg()
+    print(f"\nload average {os.getloadavg()[0]:.2f} at end (other processes on this machine "
+          "make every figure noisier)", flush=True)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+    return 0

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shlex
@@ -55,8 +54,8 @@ from _common import (
     median,
     memory_kb,
     read_until,
+    run_families,
     spawn_on_pty,
-    timed_phase,
     verdict,
     wait_output,
 )
@@ -564,18 +563,7 @@ def main(argv: list[str] | None = None) -> int:
                "stall": lambda: bench_stall(plan)}
     results: dict[str, Any] = {"plan": asdict(plan), "tools": tools, "skipped": skipped,
                                "load_average_at_start": os.getloadavg()}
-    for family in args.only or FAMILIES:
-        with timed_phase(family):
-            section, data = runners[family]()
-        print("\n" + section.render(), flush=True)
-        results[family] = data
-    results["load_average_at_end"] = os.getloadavg()
-    print(f"\nload average {os.getloadavg()[0]:.2f} at end (other processes on this machine "
-          "make every figure noisier)", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=str)
-    return 0
+    return run_families(args.only or FAMILIES, runners, results, args.json)
 
 
 if __name__ == "__main__":

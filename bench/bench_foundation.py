@@ -44,7 +44,7 @@ from _common import (
     cpu_seconds,
     median,
     memory_kb,
-    timed_phase,
+    run_families,
     until_ready,
     verdict,
     wait_output,
@@ -522,18 +522,7 @@ def main(argv: list[str] | None = None) -> int:
                "idle": lambda: bench_idle(plan),
                "stall": lambda: bench_stall(plan)}
     results: dict[str, Any] = {"plan": asdict(plan), "tools": tools, "skipped": skipped}
-    for family in args.only or FAMILIES:
-        with timed_phase(family):
-            section, data = runners[family]()
-        print("\n" + section.render(), flush=True)
-        results[family] = data
-    results["load_average_at_end"] = os.getloadavg()
-    print(f"\nload average {os.getloadavg()[0]:.2f} at end (other processes on this machine "
-          "make every figure noisier)", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=str)
-    return 0
+    return run_families(args.only or FAMILIES, runners, results, args.json)
 
 
 if __name__ == "__main__":

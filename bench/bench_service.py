@@ -47,7 +47,7 @@ from _common import (
     cpu_seconds,
     median,
     memory_kb,
-    timed_phase,
+    run_families,
     until_ready,
     verdict,
     wait_output,
@@ -496,19 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"sessions": lambda: bench_sessions(plan), "fanout": lambda: bench_fanout(plan),
                "remote": lambda: bench_remote(plan)}
     results: dict[str, Any] = {"plan": asdict(plan), "load_average_at_start": os.getloadavg()}
-    for family in args.only or FAMILIES:
-        with timed_phase(family):
-            sections, data = runners[family]()
-        for section in sections:
-            print("\n" + section.render(), flush=True)
-        results[family] = data
-    results["load_average_at_end"] = os.getloadavg()
-    print(f"\nload average {os.getloadavg()[0]:.2f} at end (other processes on this machine "
-          "make every figure noisier)", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=str)
-    return 0
+    return run_families(args.only or FAMILIES, runners, results, args.json)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from _common import (
     ReconnectingClient,
     Section,
     median,
-    timed_phase,
+    run_families,
     verdict,
 )
 from _fdstore import SupervisedDaemon
@@ -442,18 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"upgrade": lambda: bench_upgrade(plan, args.sub_reconnect_ms),
                "crash": lambda: bench_crash(plan)}
     results: dict[str, Any] = {"plan": asdict(plan), "load_average_at_start": os.getloadavg()}
-    for family in args.only or FAMILIES:
-        with timed_phase(family):
-            section, data = runners[family]()
-        print("\n" + section.render(), flush=True)
-        results[family] = data
-    results["load_average_at_end"] = os.getloadavg()
-    print(f"\nload average {os.getloadavg()[0]:.2f} at end (other processes on this machine "
-          "make every figure noisier)", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=str)
-    return 0
+    return run_families(args.only or FAMILIES, runners, results, args.json)
 
 
 if __name__ == "__main__":
