@@ -83,13 +83,21 @@ def find_common_dir(path: StrPath) -> Path:
     return gitdir.resolve()
 
 
+OPEN_ATTEMPTS = 5
+
+
 @contextmanager
 def open_repo(path: StrPath) -> Iterator[pygit2.Repository]:
     """Open a Repository for this call only, and free it (file handles, mmaps) at the end."""
-    try:
-        repo = pygit2.Repository(str(path))
-    except pygit2.GitError as exc:
-        raise NotARepository(f"cannot open a git repository at {path}: {exc}") from exc
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            repo = pygit2.Repository(str(path))
+            break
+        except pygit2.GitError as exc:
+            # libgit2 stats .git/config and then reads it: if another thread replaced the file
+            # in between (the agent registry lives there), the read comes up short. Try again.
+            if "could not read" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                raise NotARepository(f"cannot open a git repository at {path}: {exc}") from exc
     try:
         yield repo
     finally:
