@@ -318,11 +318,13 @@ class Session(dict[str, Any]):
 
     def close(self) -> None:
         """Stop following the output and end the callback thread. The session goes on."""
-        self._call(self.aio.aclose())
-        with self._dispatch_lock:
-            if self._dispatch is not None:
-                self._dispatch.put(None)
-                self._dispatch = None
+        try:
+            self._call(self.aio.aclose())
+        finally:  # end the callback thread even if stopping the followers failed
+            with self._dispatch_lock:
+                if self._dispatch is not None:
+                    self._dispatch.put(None)
+                    self._dispatch = None
 
     def send(self, text: str | bytes) -> None:
         self._call(self.aio.send(text))
