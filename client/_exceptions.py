@@ -20,6 +20,7 @@
     │   ├── DaemonNotRunning
     │   ├── ConnectionInterrupted   the daemon re-executed itself with a change in flight
     │   ├── AuthenticationFailed    a remote daemon refused our CURVE key
+    │   ├── ClientClosed            the (blocking) Client was closed before or during the call
     │   └── Timeout
     └── ExpectError            expect() or wait_until_quiet() ended without what was asked
         ├── EOF                the output ended (the session exited) first
@@ -137,6 +138,10 @@ class AuthenticationFailed(TransportError):
 class ConnectionInterrupted(TransportError):
     """The daemon restarted in place (ptyd upgrade) while a request that changes something was
     in flight: it may or may not have been applied. Requests that change nothing are resent."""
+
+
+class ClientClosed(TransportError):
+    """The blocking Client was closed before the call, or while it was in flight."""
 
 
 class Timeout(TransportError):

@@ -321,10 +321,14 @@ class Session(dict[str, Any]):
         try:
             self._call(self.aio.aclose())
         finally:  # end the callback thread even if stopping the followers failed
-            with self._dispatch_lock:
-                if self._dispatch is not None:
-                    self._dispatch.put(None)
-                    self._dispatch = None
+            self.end_callbacks()
+
+    def end_callbacks(self) -> None:
+        """Let the callback thread finish what is queued and go (also when its Client closes)."""
+        with self._dispatch_lock:
+            if self._dispatch is not None:
+                self._dispatch.put(None)
+                self._dispatch = None
 
     def send(self, text: str | bytes) -> None:
         self._call(self.aio.send(text))

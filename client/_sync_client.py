@@ -5,8 +5,11 @@ is safe to share between threads (calls from many threads interleave on that loo
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import os
 import threading
+import weakref
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -15,7 +18,8 @@ from ptyd.proto.paths import Endpoints
 
 from ._async_client import DEFAULT_TIMEOUT_S, AsyncClient
 from ._curve import CurveKeys
-from ._session import Session
+from ._exceptions import ClientClosed, PtydError
+from ._session import AsyncSession, Session
 from ._stream import Lost
 
 T = TypeVar("T")
@@ -29,6 +33,10 @@ class Client:
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None):
         self._loop = asyncio.new_event_loop()
+        self._calls: set[concurrent.futures.Future[Any]] = set()
+        self._calls_lock = threading.Lock()
+        self._closed = False
+        self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ptyd-client",
                                         daemon=True)
         self._thread.start()
@@ -48,8 +56,19 @@ class Client:
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if threading.current_thread() is self._thread:
+            coro.close()
             raise RuntimeError("blocking Client called from its own event loop (a callback?)")
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        with self._calls_lock:
+            if self._closed:
+                coro.close()
+                raise ClientClosed("this Client is closed")
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            self._calls.add(future)
+        try:
+            return future.result()
+        finally:
+            with self._calls_lock:
+                self._calls.discard(future)
 
     def __enter__(self) -> Client:
         return self
@@ -58,12 +77,24 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        """Close the connection and stop the loop thread. A call still in flight from another
+        thread (a callback thread, say) fails with ClientClosed instead of waiting forever on a
+        loop that no longer runs."""
         if not self._loop.is_running():
             return
         if hasattr(self, "_async"):
-            self._call(self._async.close())
+            with contextlib.suppress(PtydError):
+                self._call(self._async.close())
+        with self._calls_lock:
+            self._closed = True
+            stranded = list(self._calls)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
+        for future in stranded:
+            if not future.done():
+                future.set_exception(ClientClosed("the Client was closed during this call"))
+        for session in list(self._sessions):
+            session.end_callbacks()
         self._loop.close()
 
     @property
@@ -84,11 +115,16 @@ class Client:
     def spawn(self, argv: list[str], **options: Any) -> Session:
         """Start `argv` under a new PTY (options as AsyncClient.spawn); returns a Session
         handle, which is also the session's info (a dict)."""
-        return Session(self, self._call(self._async.spawn(argv, **options)))
+        return self._handle(self._call(self._async.spawn(argv, **options)))
 
     def session(self, name: str, *, start: int | None = None) -> Session:
         """A handle on an existing session; see AsyncClient.session."""
-        return Session(self, self._call(self._async.session(name, start=start)))
+        return self._handle(self._call(self._async.session(name, start=start)))
+
+    def _handle(self, handle: AsyncSession) -> Session:
+        session = Session(self, handle)
+        self._sessions.add(session)  # weakly: closing the Client ends its callback thread
+        return session
 
     def list(self) -> list[dict[str, Any]]:
         return self._call(self._async.list())

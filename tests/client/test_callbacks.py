@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ptyd.client import AsyncClient, Client, ExpectTimeout, Lost
+from ptyd.client import AsyncClient, Client, ClientClosed, ExpectTimeout, Lost, PtydError
 from ptyd.proto import pubsub
 from tests.agents.printer import payload
 from tests.conftest import PYTHON, DaemonProcess, agent, wait_until
@@ -136,3 +136,33 @@ def test_stderr_callbacks_and_the_end_come_in_order_in_one_thread(client: Client
     err = b"".join(d for k, d in events if k == "err")
     assert out == b"out 0\r\nout 1\r\nout 2\r\nEND" and err == b"err 0\nerr 1\nerr 2\nEND"
     wait_until(lambda: not any(t.name == "ptyd-callbacks-e" for t in threading.enumerate()))
+
+
+def test_a_call_from_a_callback_thread_ends_when_its_client_closes(daemon: DaemonProcess
+                                                                    ) -> None:
+    """A callback blocked in a Client call (here a wait for an exit that never comes) must not
+    strand its thread when the Client closes: the call fails with ClientClosed."""
+    client = Client(daemon.dir)
+    s = client.spawn(agent("printer", "10", "--then-wait"), name="p")
+    calling, outcome = threading.Event(), []
+
+    def on_chunk(item: pubsub.OutputChunk | Lost) -> None:
+        if calling.is_set():
+            return
+        calling.set()
+        try:
+            client.wait("p", None)
+            outcome.append("returned")
+        except PtydError as e:
+            outcome.append(type(e).__name__)
+
+    s.on_output(on_chunk)
+    wait_until(calling.is_set)
+    callback_thread = next(t for t in threading.enumerate() if t.name == "ptyd-callbacks-p")
+    client.close()
+    wait_until(lambda: not callback_thread.is_alive())
+    assert outcome and outcome[0] != "returned"
+    with pytest.raises(ClientClosed):
+        client.info("p")
+    with Client(daemon.dir) as c:
+        c.kill("p")
