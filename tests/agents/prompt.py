@@ -5,7 +5,8 @@
   'size'    -> prints the terminal size as 'size=COLSxROWS'
   'env NAME'-> prints 'NAME=value' (or 'NAME unset')
   anything  -> prints 'echo: <line>'
-A SIGWINCH prints 'winch COLSxROWS', as an agent redrawing on resize would notice it.
+A SIGWINCH prints 'winch COLSxROWS', as an agent redrawing on resize would notice it; a SIGQUIT
+(Ctrl-\ typed at it) prints 'got SIGQUIT' instead of dumping core.
 """
 
 import os
@@ -20,6 +21,7 @@ def size() -> str:
 
 def main() -> None:
     signal.signal(signal.SIGWINCH, lambda *_: print(f"\r\nwinch {size()}", flush=True))
+    signal.signal(signal.SIGQUIT, lambda *_: print("\r\ngot SIGQUIT", flush=True))
     while True:
         sys.stdout.write("ready> ")
         sys.stdout.flush()

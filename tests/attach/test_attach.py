@@ -105,7 +105,8 @@ def test_custom_detach_key(client: Client, daemon: DaemonProcess, tmux: Tmux) ->
     client.spawn(agent("prompt"), name="k", cols=80, rows=24)
     pane = tmux.start(attach_command(daemon, "k", "--detach-key", "C-a"), 80, 24)
     tmux.wait_for(pane, "ready>")
-    tmux.keys(pane, "C-\\")  # now an ordinary key for the program
+    tmux.keys(pane, "C-\\")  # now an ordinary key: the program's terminal makes it SIGQUIT
+    tmux.wait_for(pane, "got SIGQUIT")
     tmux.keys(pane, "C-a")
     tmux.wait_for(pane, "[detached from session k]")
 
