@@ -17,13 +17,19 @@ under 1 MB/s on scrolling text), so it is never fed more than a bounded tail:
 - pyte misreads some sequences Claude Code sends: ESC[<u (kitty keyboard pop) prints a stray
   "u", ESC[>4;2m (modifyOtherKeys) turns on underline. CSI sequences with a private '<', '>' or
   '=' prefix are dropped before pyte sees them; none of them draws anything.
+- pyte raises on others, which would end its parser for good: a '?' private sequence whose
+  handler takes no `private` flag (vim's ESC[?4m reaches select_graphic_rendition), and a
+  parameter too long for int() (ESC[? and thousands of digits). Those are dropped too (only
+  ?-modes h/l and selective erases J/K reach pyte), as are device control strings (DCS, such
+  as XTGETTCAP queries), which pyte prints as text. Should pyte raise on anything else, that
+  sequence is lost, not the emulator.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyte
 
@@ -50,7 +56,11 @@ SCREEN_HEIGHTS_BACK = 2
 THREAD_FEED_BYTES = 8 << 10
 """Feeds larger than this run in a worker thread, so the event loop serves other sessions."""
 
-_SPECIAL_RE = re.compile(rb"\x1b\[(?:\?(1049|1047|47)([hl])|[<>=][0-?]*[ -/]*[@-~])")
+_SPECIAL_RE = re.compile(rb"\x1b(?:\[(?:\?(1049|1047|47)([hl])"  # alternate screen switches
+                         rb"|[<>=][0-?]*[ -/]*[@-~]"  # private <, >, = sequences
+                         rb"|\?[0-?]*[ -/]*[@-IL-gi-km-~]"  # ? sequences but h l J K
+                         rb"|[0-?]{64,}[ -/]*[@-~])"  # absurdly long parameters
+                         rb"|[PX^_][^\x1b]*\x1b\\)")  # DCS, SOS, PM, APC strings (pyte prints them)
 _CLEAR_RE = re.compile(rb"\x1b\[[23]J|\x1bc")
 
 
@@ -72,14 +82,17 @@ class _Feeder:
             data, self._carry = split_unfinished(data)
         pos = 0
         for special in _SPECIAL_RE.finditer(data):
-            self._stream().feed(data[pos:special.start()])
+            self._feed_active(data[pos:special.start()])
             pos = special.end()
             if special.group(1) is not None:
                 self._switch(special.group(2) == b"h")
-        self._stream().feed(data[pos:])
+        self._feed_active(data[pos:])
 
-    def _stream(self) -> Any:
-        return self._streams[id(self.active)]
+    def _feed_active(self, data: bytes) -> None:
+        try:
+            self._streams[id(self.active)].feed(data)
+        except Exception:  # pyte's parser is a generator: an exception ends it for good
+            self._streams[id(self.active)] = pyte.ByteStream(self.active)
 
     def _switch(self, alternate: bool) -> None:
         if alternate and self.active is not self.alt:

@@ -6,7 +6,7 @@
   'env NAME'-> prints 'NAME=value' (or 'NAME unset')
   anything  -> prints 'echo: <line>'
 A SIGWINCH prints 'winch COLSxROWS', as an agent redrawing on resize would notice it; a SIGQUIT
-(Ctrl-\ typed at it) prints 'got SIGQUIT' instead of dumping core.
+(Ctrl-backslash typed at it) prints 'got SIGQUIT' instead of dumping core.
 """
 
 import os

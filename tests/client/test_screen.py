@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import pyte
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ptyd.client import Client
 from ptyd.client._screen import _Feeder
@@ -84,3 +86,34 @@ def test_a_long_output_is_shown_from_a_bounded_tail_quickly(client: Client) -> N
     # The payload ends in the middle of a line, then the printer says "done".
     assert screen == [f"line {n:08d} abcdefghijklmnopqrstuvwxyz0123456789"
                       for n in range(58815, 58823)] + ["line 00058823 abcdefghijklmdone", ""]
+
+
+# What vim, less and others send that pyte does not know; each once made screen() raise.
+UNKNOWN_TO_PYTE = [b"\x1b[?4m", b"\x1b[>4;2m", b"\x1b[?5A", b"\x1b[?" + b"9" * 5000 + b"h",
+                   b"\x1b[" + b"1" * 5000 + b"m", b"\x1b[=5u", b"\x1b[?1;2$p", b"\x1b[<u",
+                   b"\x1bP+q544e\x1b\\", b"\x1b]8;;http://example.invalid\x1b\\"]
+
+
+def test_sequences_pyte_does_not_know_never_break_the_screen() -> None:
+    feeder = _Feeder(20, 3)
+    for sequence in UNKNOWN_TO_PYTE:
+        feeder.feed(sequence)
+    feeder.feed(b"still here")
+    assert feeder.lines()[0] == "still here"
+
+
+_ESCAPE_ALPHABET = st.sampled_from([b"\x1b", b"[", b"]", b"?", b">", b"<", b"=", b";", b"P",
+                                    b"\\", b"\x07", b"0", b"1", b"9", b"m", b"h", b"l", b"J",
+                                    b"K", b"H", b"r", b"u", b"$", b"p", b"q", b" ", b"\r",
+                                    b"\n", b"\x08", b"\t", b"x", "\u276f".encode()])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_ESCAPE_ALPHABET, st.binary(max_size=8)), max_size=200),
+       st.sampled_from(UNKNOWN_TO_PYTE))
+def test_random_escape_streams_never_break_the_screen(parts: list[bytes], bad: bytes) -> None:
+    feeder = _Feeder(30, 4)
+    feeder.feed(b"".join(parts) + bad)
+    # Whatever string or mode the garbage left open, end it and reset: it draws as usual again.
+    feeder.feed(b"\x07\x1b\\\x1b[0m\x1b[?1049l\x1bc" + b"after")
+    assert feeder.lines()[0] == "after"
