@@ -37,6 +37,7 @@ from ._exceptions import (
     Timeout,
     TransportError,
     UnknownOp,
+    UnsafeRuntimeDir,
     UnsupportedVersion,
 )
 from ._expect import ExpectMatch
@@ -79,6 +80,7 @@ __all__ = [
     "Timeout",
     "TransportError",
     "UnknownOp",
+    "UnsafeRuntimeDir",
     "UnsupportedVersion",
     "strip_ansi",
 ]

@@ -34,6 +34,7 @@ from ptyd.proto.locations import recording_suffix
 
 from .config import RecordingConfig
 from .logs import log
+from .safefiles import create_new
 from .session import ExitStatus, Session
 
 FLUSH_INTERVAL_S = 0.5
@@ -204,10 +205,11 @@ class Recorder:
             older = base if i == 1 else f"{base}.{i - 1}"
             if os.path.lexists(older):
                 os.replace(older, f"{base}.{i}")
-        # O_NOFOLLOW: never write through a symlink someone planted in the directory.
-        self._fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-                           | os.O_CLOEXEC, 0o600)
-        os.fchmod(self._fd, 0o600)
+        # A fresh file (O_EXCL, O_NOFOLLOW): never write through a symlink or a hard link
+        # someone planted in the directory; what is left at NAME.x (keep=1) is unlinked first.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(base)
+        self._fd = create_new(self.path)
         self._file_bytes = 0
         self._file_start_mono = at
         self._header_bytes = 0
