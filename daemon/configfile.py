@@ -213,12 +213,14 @@ class Flag(Kind):
 class FilePath(Kind):
     """A path; in a file it must be absolute (or start with ~), on the command line it is taken
     relative to the current directory. `must`: "file" or "dir" if it has to exist as one;
-    `private`: group and others must not be able to read it (a secret key)."""
+    `private`: group and others must not be able to read it (a secret key); `strict`: like
+    OpenSSH's StrictModes, neither it nor (a directory's) files may be writable by group or
+    others, nor belong to anyone but us or root (an allow-list of keys)."""
 
     metavar = "PATH"
 
-    def __init__(self, must: str | None = None, private: bool = False):
-        self.must, self.private = must, private
+    def __init__(self, must: str | None = None, private: bool = False, strict: bool = False):
+        self.must, self.private, self.strict = must, private, strict
 
     def from_toml(self, value: object) -> Path:
         if not isinstance(value, str) or not value or "\x00" in value:
@@ -247,7 +249,23 @@ class FilePath(Kind):
         if self.private and st.st_mode & 0o077:
             raise ValueError(f"a file only its owner can read ({path} has mode "
                              f"{stat.S_IMODE(st.st_mode):04o}; run 'chmod 600 {path}')")
+        if self.strict and (problem := loose_modes(path)):
+            raise ValueError(f"a {self.must or 'path'} only its owner can change ({problem})")
         return path
+
+
+def loose_modes(path: Path) -> str | None:
+    """Why `path` (and, for a directory, each file in it) could be changed by someone other
+    than us or root, if so: anyone who can add a key to an allow-list is let in."""
+    paths = [path, *sorted(path.iterdir())] if path.is_dir() else [path]
+    for p in paths:
+        st = os.stat(p)
+        if st.st_uid not in (os.getuid(), 0):
+            return f"{p} belongs to uid {st.st_uid}; it must be yours or root's"
+        if st.st_mode & 0o022:
+            return (f"{p} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}); "
+                    f"run 'chmod go-w {p}'")
+    return None
 
 
 _TCP_RE = re.compile(r"tcp://(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})")
@@ -335,7 +353,7 @@ OPTIONS: tuple[Option, ...] = (
            live=False),
     Option("remote.server_secret_key", FilePath("file", private=True), "the daemon's CURVE "
            "secret key file", "--server-secret-key", live=False),
-    Option("remote.authorized_keys", FilePath("dir"), "directory of the client public keys "
+    Option("remote.authorized_keys", FilePath("dir", strict=True), "directory of the client public keys "
            "allowed in", "--authorized-keys", live=False),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
