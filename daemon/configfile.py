@@ -29,6 +29,7 @@ start with it; a reload (SIGHUP) keeps the configuration the daemon has and logs
     [recording]
     format = "none"                 # asciicast, log or none: the default for new sessions
     input = false                   # asciicast: record typed input as "i" events too
+    hidden_input = false            # with input: also what is typed with echo off (passwords)
     dir = "~/.local/state/ptyd/recordings"
     max_bytes = "64M"               # rotate NAME.cast -> NAME.cast.1 ... at this size
     keep = 5                        # files kept per session name
@@ -341,6 +342,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("recording.format", Choice(RECORD_FORMATS), "what new sessions record unless "
            "their spawn says", "--record"),
     Option("recording.input", Flag(), "asciicast: also record typed input", "--record-input"),
+    Option("recording.hidden_input", Flag(), "with recording.input: also record what is typed "
+           "while the terminal does not echo it (passwords)", "--record-hidden-input"),
     Option("recording.dir", FilePath(), "where recordings are written (default "
            "$XDG_STATE_HOME/ptyd/recordings)", "--recording-dir"),
     Option("recording.max_bytes", Size(4 << 10, 1 << 40), "rotate a recording at this size",
@@ -373,6 +376,7 @@ def _defaults(env: Mapping[str, str], home: str) -> dict[str, Any]:
         "limits.max_pending_waits": limits.MAX_PENDING_WAITS,
         "recording.format": "none",
         "recording.input": False,
+        "recording.hidden_input": False,
         "recording.dir": default_recording_dir(env, home),
         "recording.max_bytes": DEFAULT_RECORDING_MAX_BYTES,
         "recording.keep": DEFAULT_RECORDING_KEEP,
@@ -637,7 +641,9 @@ def daemon_config(config: Configuration) -> DaemonConfig:
         env_default=config.table("env.default"),
         env_set=config.table("env.set"),
         recording=RecordingConfig(format=None if fmt == "none" else fmt,
-                                  input=v("recording.input"), dir=v("recording.dir"),
+                                  input=v("recording.input"),
+                                  hidden_input=v("recording.hidden_input"),
+                                  dir=v("recording.dir"),
                                   max_bytes=v("recording.max_bytes"), keep=v("recording.keep")),
         remote=remote,
     )
