@@ -106,7 +106,7 @@ def test_recordings_on_a_full_disk(rundir: Path, small_disk: Path) -> None:
         for name in ("big", "late"):  # the log names the file that could not be written
             line = re.compile(rf"session={name} (recording {recordings}/{name}.log stopped|"
                               rf"cannot record to {recordings}): .*No space left on device")
-            wait_until(lambda line=line: line.search(daemon.log()),  # type: ignore[misc]
+            wait_until(lambda line=line: line.search(daemon.log()),
                        message=f"the log line of {name}'s recording")
     finally:
         assert stop_daemon(daemon) == 0
