@@ -157,7 +157,10 @@ def test_a_symlinked_daemon_log_is_refused_at_autostart(rundir: Path) -> None:
     target = rundir.parent / "victim"
     target.write_text("precious\n")
     (rundir / "daemon.log").symlink_to(target)
-    result = run_cli("--dir", str(rundir), "new", "-d", "--", "true")
+    try:
+        result = run_cli("--dir", str(rundir), "new", "-d", "--", "true")
+    finally:
+        run_cli("--dir", str(rundir), "shutdown", "-q")  # had one started after all
     assert result.returncode == 1
     assert "daemon.log: it is a symbolic link" in one_line(result.stderr)
     assert target.read_text() == "precious\n"

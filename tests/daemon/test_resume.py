@@ -98,17 +98,19 @@ def test_the_registry_stores_only_the_environment_a_relaunch_needs(
     sent = {k: v for k, v in inherited.items() if k != "HOME"}
     sent["PTYD_TEST_EXPLICIT"] = "set by the caller"
     first = start_daemon(rundir)
-    with first.client() as c:
-        c.request("spawn", {"argv": agent("prompt"), "name": "keep", "env": sent,
-                            "persistent": True})
-        wait_for_output(c, "keep", "ready> ")
+    try:
+        with first.client() as c:
+            c.request("spawn", {"argv": agent("prompt"), "name": "keep", "env": sent,
+                                "persistent": True})
+            wait_for_output(c, "keep", "ready> ")
+    finally:
+        assert stop_daemon(first) == 0
     registry = next((state_home / "ptyd").glob("persistent-*.msgpack"))
     stored = msgpack.unpackb(registry.read_bytes(), raw=False)["sessions"]["keep"]["request"]
     assert "env" not in stored, "not the whole environment in clear"
     assert stored["env_set"] == {"PTYD_TEST_EXPLICIT": "set by the caller"}
     assert "HOME" in stored["env_unset"]
     assert inherited["PATH"] not in str(stored), "inherited values are not stored"
-    assert stop_daemon(first) == 0
     second = start_daemon(rundir)
     try:
         with second.client() as c:
