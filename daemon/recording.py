@@ -111,10 +111,14 @@ class Recorder:
         else:
             self._add("o", data)
 
+    @property
+    def records_input(self) -> bool:
+        return self._cast and self.plan.input
+
     def input(self, data: bytes, echoed: bool = True) -> None:
         """Typed input; `echoed` False: typed while the terminal did not echo (a password),
         which is left out unless the configuration asks for it (recording.hidden_input)."""
-        if self._cast and self.plan.input and (echoed or self.plan.hidden_input):
+        if self.records_input and (echoed or self.plan.hidden_input):
             self._add("i", self._decoders["i"].decode(data))
 
     def resize(self, cols: int, rows: int) -> None:
@@ -285,7 +289,7 @@ class Recordings:
 
     def input(self, session: Session, data: bytes) -> None:
         recorder = self._recorders.get(session)
-        if recorder is not None:
+        if recorder is not None and recorder.records_input:
             recorder.input(data, echoed=_echoes(session.master_fd))
 
 
