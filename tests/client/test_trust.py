@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from ptyd.attach import AttachOptions, attach
 from ptyd.client import AsyncClient, Client, UnsafeRuntimeDir
+from ptyd.runtime.process import TerminalManager
 from tests.conftest import AGENTS, PYTHON, run_cli, short_tempdir, wait_until
 
 STRANGER = "ptyd-stranger"
@@ -94,7 +96,7 @@ def test_cli_refuses_a_strangers_default_directory_and_sends_nothing(
     assert not (tmp / "received").exists(), "the stranger's listener got bytes from us"
 
 
-def test_library_and_hook_refuse_a_strangers_directory_and_send_nothing(
+def test_library_attach_runtime_and_hook_refuse_a_strangers_directory(
         trap: tuple[Path, Path]) -> None:
     tmp, directory = trap
     with pytest.raises(UnsafeRuntimeDir, match="owned by " + STRANGER):
@@ -106,6 +108,10 @@ def test_library_and_hook_refuse_a_strangers_directory_and_send_nothing(
 
     with pytest.raises(UnsafeRuntimeDir):
         asyncio.run(connect())
+    with pytest.raises(UnsafeRuntimeDir):
+        asyncio.run(attach({"dir": directory}, AttachOptions("a1")))
+    with pytest.raises(UnsafeRuntimeDir):
+        TerminalManager(tmp, daemon_dir=directory)
     env = dict(os.environ, PTYD_DIR=str(directory), PTYD_SESSION="a1")
     hook = subprocess.run([PYTHON, "-m", "ptyd.hook", "Stop"], env=env, capture_output=True,
                           text=True, timeout=30, input=json.dumps({"hook_event_name": "Stop"}))
