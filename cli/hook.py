@@ -1,18 +1,22 @@
 """`python -m ptyd.hook`: what an agent's hook runs (Claude Code fires one per tool call), so it
 must be cheap. It reads the hook's JSON on stdin and sends one `hook` request to the daemon named
 by PTYD_DIR for the session PTYD_SESSION, with a bare ZeroMQ socket: no asyncio, no client
-library. It never fails loudly: a hook that errors would disturb the agent."""
+library. It never fails loudly: a hook that errors would disturb the agent. Like every client it
+sends nothing through a runtime directory or socket that is not the caller's alone
+(ptyd.proto.trust): the hook's payload tells what the agent is doing."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from pathlib import Path
 
 import zmq
 
 from ptyd.proto import decode_reply, encode_request
 from ptyd.proto.paths import CONTROL_SOCKET, Endpoints, runtime_dir
+from ptyd.proto.trust import runtime_dir_problem, socket_problem
 
 REPLY_TIMEOUT_MS = 5000
 
@@ -27,8 +31,13 @@ def report(event: str | None = None, directory: str | None = None) -> int:
         return 0
     name = str(payload.get("hook_event_name") or event or "unknown")
     where = runtime_dir(os.environ, os.getuid(), "/tmp", directory or os.environ.get("PTYD_DIR"))
-    if not (where / CONTROL_SOCKET).exists():
+    try:
+        problem = _unsafe(where)
+    except FileNotFoundError:
         return 0  # no daemon there (the settings file used outside ptyd): nothing to report
+    if problem:
+        print(f"ptyd hook: {problem}", file=sys.stderr)
+        return 0
     ctx = zmq.Context()
     try:
         sock = ctx.socket(zmq.DEALER)
@@ -47,6 +56,17 @@ def report(event: str | None = None, directory: str | None = None) -> int:
     finally:
         ctx.destroy(linger=0)
     return 0
+
+
+def _unsafe(where: Path) -> str | None:
+    """Why the daemon of `where` must not be told anything, if so (FileNotFoundError: none)."""
+    # lstat, never stat: a symlinked directory or socket is judged itself, not its target.
+    st = os.lstat(where)
+    if problem := runtime_dir_problem(where, st, os.getuid(), f"uid {st.st_uid}"):
+        return problem
+    socket = where / CONTROL_SOCKET
+    st = os.lstat(socket)
+    return socket_problem(socket, st, os.getuid(), f"uid {st.st_uid}")
 
 
 if __name__ == "__main__":

@@ -434,7 +434,11 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     directory = Path(args.keys_dir) if args.keys_dir else keys_dir()
-    public, secret = generate_keys(directory, args.name)
+    try:
+        public, secret = generate_keys(directory, args.name, force=args.force)
+    except OSError as e:
+        print(f"ptyd keys: {e}", file=sys.stderr)
+        return 1
     print(f"public key:  {public}\nsecret key:  {secret} (0600, keep it private)")
     if args.name == "server":
         print("daemon: [remote] server_secret_key = the secret file; clients need the public "
@@ -653,6 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="client", help="NAME.key and NAME.key_secret (default "
                    "client; the daemon's own pair: server)")
     p.add_argument("--keys-dir", metavar="DIR", help="default ~/.config/ptyd/keys")
+    p.add_argument("--force", action="store_true", help="replace an existing key pair")
 
     p = verb("systemd", cmd_systemd, "write systemd unit files: ptyd systemd install [--user]")
     p.add_argument("action", choices=["install", "print"])

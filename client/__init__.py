@@ -38,6 +38,7 @@ from ._exceptions import (
     Timeout,
     TransportError,
     UnknownOp,
+    UnsafeRuntimeDir,
     UnsupportedVersion,
 )
 from ._expect import ExpectMatch
@@ -81,6 +82,7 @@ __all__ = [
     "Timeout",
     "TransportError",
     "UnknownOp",
+    "UnsafeRuntimeDir",
     "UnsupportedVersion",
     "strip_ansi",
 ]

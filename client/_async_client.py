@@ -26,7 +26,14 @@ from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
 from ._curve import CurveKeys
-from ._daemon_dir import daemon_running, log_tail, resolve_dir, start_daemon
+from ._daemon_dir import (
+    check_runtime_dir,
+    check_sockets,
+    daemon_running,
+    log_tail,
+    resolve_dir,
+    start_daemon,
+)
 from ._exceptions import (
     AuthenticationFailed,
     ConnectionInterrupted,
@@ -109,11 +116,15 @@ class AsyncClient:
         """Connect (starting the daemon if asked and needed) and say hello."""
         local = self.endpoints.control.startswith("ipc://")
         started = None
+        # Before anything is opened, created or sent: the directory (and its sockets) must be
+        # ours alone, or the daemon there may be a stranger's (UnsafeRuntimeDir).
+        if local and check_runtime_dir(self.dir):
+            check_sockets(self.endpoints)
         if local and not daemon_running(self.dir):
             if not self.autostart:
                 raise DaemonNotRunning(f"no ptyd daemon is running on {self.dir} "
                                        "(ptyd new starts one, ptyd serve runs one)")
-            started = start_daemon(self.dir)
+            started = start_daemon(self.dir)  # creates the directory 0700 or checks it again
         dealer = self.socket(zmq.DEALER)
         dealer.setsockopt(zmq.RECONNECT_IVL, 20)
         monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED

@@ -8,6 +8,8 @@ certificates as `ptyd keys generate` writes them: NAME.key (public) and NAME.key
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,9 +50,27 @@ class CurveKeys:
         sock.curve_secretkey = self.secret
 
 
-def generate(directory: Path, name: str) -> tuple[Path, Path]:
-    """Write NAME.key and NAME.key_secret (0600) into `directory` (0700)."""
+def generate(directory: Path, name: str, force: bool = False) -> tuple[Path, Path]:
+    """Write NAME.key and NAME.key_secret (0600) into `directory` (0700). An existing pair is
+    never replaced unless `force` (FileExistsError): as with ssh-keygen, overwriting a key
+    locks out everyone who trusted the old one."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    public, secret = zmq.auth.create_certificates(str(directory), name)
-    os.chmod(secret, 0o600)
-    return Path(public), Path(secret)
+    targets = (directory / f"{name}.key", directory / f"{name}.key_secret")
+    existing = [str(p) for p in targets if os.path.lexists(p)]
+    if existing and not force:
+        raise FileExistsError(f"{' and '.join(existing)} already exist(s); --force replaces "
+                              "them (whoever trusted the old key is then refused)")
+    # Made in a private scratch directory, then moved in: rename and link never follow a
+    # symlink planted at the target name, and link refuses an existing one (no clobbering).
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
+    try:
+        made = zmq.auth.create_certificates(str(scratch), name)
+        os.chmod(made[1], 0o600)
+        for source, target in zip(made, targets, strict=True):
+            if force:
+                os.replace(source, target)
+            else:
+                os.link(source, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return targets

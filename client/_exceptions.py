@@ -21,6 +21,7 @@
     │   ├── ConnectionInterrupted   the daemon re-executed itself with a change in flight
     │   ├── AuthenticationFailed    a remote daemon refused our CURVE key
     │   ├── ClientClosed            the (blocking) Client was closed before or during the call
+    │   ├── UnsafeRuntimeDir        the runtime directory is not ours alone: nothing was sent
     │   └── Timeout
     └── ExpectError            expect() or wait_until_quiet() ended without what was asked
         ├── EOF                the output ended (the session exited) first
@@ -133,6 +134,11 @@ class DaemonNotRunning(TransportError):
 
 class AuthenticationFailed(TransportError):
     """A remote daemon refused us (CURVE): unknown or wrong key, or no CURVE at all."""
+
+
+class UnsafeRuntimeDir(TransportError):
+    """The runtime directory (or a socket or file in it) is a symlink, someone else's, or open
+    to group or others: its daemon may be a stranger's, so nothing was sent to it."""
 
 
 class ConnectionInterrupted(TransportError):

@@ -9,11 +9,12 @@ PTYD_SESSION (both are in every session's environment).
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
+
+from .safefiles import make_private_dir, write_atomic
 
 HOOK_EVENTS = ("SessionStart", "UserPromptSubmit", "Notification", "PermissionRequest",
                "PreToolUse", "PostToolUse", "Stop", "StopFailure", "SessionEnd")
@@ -45,11 +46,10 @@ def settings(extra: dict[str, Any] | None) -> dict[str, Any]:
 def write_settings(directory: Path, session: str, extra: dict[str, Any] | None) -> Path:
     """Write <runtime dir>/sessions/<name>/claude-settings.json (0600) and return its path."""
     session_dir = directory / "sessions" / session
-    session_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(session_dir.parent)
+    make_private_dir(session_dir)
     path = session_dir / "claude-settings.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(settings(extra), f, indent=2)
+    write_atomic(path, json.dumps(settings(extra), indent=2).encode())
     return path
 
 

@@ -27,6 +27,8 @@ class RecordingConfig:
     """"asciicast", "log", or None (no recording)."""
     input: bool = False
     """asciicast only: also record what was typed, as "i" events."""
+    hidden_input: bool = False
+    """With `input`: also what was typed while the terminal did not echo it (a password)."""
     dir: Path = field(default_factory=lambda: default_recording_dir(
         os.environ, os.path.expanduser("~")))
     max_bytes: int = DEFAULT_RECORDING_MAX_BYTES

@@ -29,6 +29,7 @@ start with it; a reload (SIGHUP) keeps the configuration the daemon has and logs
     [recording]
     format = "none"                 # asciicast, log or none: the default for new sessions
     input = false                   # asciicast: record typed input as "i" events too
+    hidden_input = false            # with input: also what is typed with echo off (passwords)
     dir = "~/.local/state/ptyd/recordings"
     max_bytes = "64M"               # rotate NAME.cast -> NAME.cast.1 ... at this size
     keep = 5                        # files kept per session name
@@ -213,12 +214,14 @@ class Flag(Kind):
 class FilePath(Kind):
     """A path; in a file it must be absolute (or start with ~), on the command line it is taken
     relative to the current directory. `must`: "file" or "dir" if it has to exist as one;
-    `private`: group and others must not be able to read it (a secret key)."""
+    `private`: group and others must not be able to read it (a secret key); `strict`: like
+    OpenSSH's StrictModes, neither it nor (a directory's) files may be writable by group or
+    others, nor belong to anyone but us or root (an allow-list of keys)."""
 
     metavar = "PATH"
 
-    def __init__(self, must: str | None = None, private: bool = False):
-        self.must, self.private = must, private
+    def __init__(self, must: str | None = None, private: bool = False, strict: bool = False):
+        self.must, self.private, self.strict = must, private, strict
 
     def from_toml(self, value: object) -> Path:
         if not isinstance(value, str) or not value or "\x00" in value:
@@ -247,7 +250,23 @@ class FilePath(Kind):
         if self.private and st.st_mode & 0o077:
             raise ValueError(f"a file only its owner can read ({path} has mode "
                              f"{stat.S_IMODE(st.st_mode):04o}; run 'chmod 600 {path}')")
+        if self.strict and (problem := loose_modes(path)):
+            raise ValueError(f"a {self.must or 'path'} only its owner can change ({problem})")
         return path
+
+
+def loose_modes(path: Path) -> str | None:
+    """Why `path` (and, for a directory, each file in it) could be changed by someone other
+    than us or root, if so: anyone who can add a key to an allow-list is let in."""
+    paths = [path, *sorted(path.iterdir())] if path.is_dir() else [path]
+    for p in paths:
+        st = os.stat(p)
+        if st.st_uid not in (os.getuid(), 0):
+            return f"{p} belongs to uid {st.st_uid}; it must be yours or root's"
+        if st.st_mode & 0o022:
+            return (f"{p} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}); "
+                    f"run 'chmod go-w {p}'")
+    return None
 
 
 _TCP_RE = re.compile(r"tcp://(\*|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})")
@@ -323,6 +342,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("recording.format", Choice(RECORD_FORMATS), "what new sessions record unless "
            "their spawn says", "--record"),
     Option("recording.input", Flag(), "asciicast: also record typed input", "--record-input"),
+    Option("recording.hidden_input", Flag(), "with recording.input: also record what is typed "
+           "while the terminal does not echo it (passwords)", "--record-hidden-input"),
     Option("recording.dir", FilePath(), "where recordings are written (default "
            "$XDG_STATE_HOME/ptyd/recordings)", "--recording-dir"),
     Option("recording.max_bytes", Size(4 << 10, 1 << 40), "rotate a recording at this size",
@@ -335,7 +356,7 @@ OPTIONS: tuple[Option, ...] = (
            live=False),
     Option("remote.server_secret_key", FilePath("file", private=True), "the daemon's CURVE "
            "secret key file", "--server-secret-key", live=False),
-    Option("remote.authorized_keys", FilePath("dir"), "directory of the client public keys "
+    Option("remote.authorized_keys", FilePath("dir", strict=True), "directory of the client public keys "
            "allowed in", "--authorized-keys", live=False),
 )
 _BY_KEY = {o.key: o for o in OPTIONS}
@@ -355,6 +376,7 @@ def _defaults(env: Mapping[str, str], home: str) -> dict[str, Any]:
         "limits.max_pending_waits": limits.MAX_PENDING_WAITS,
         "recording.format": "none",
         "recording.input": False,
+        "recording.hidden_input": False,
         "recording.dir": default_recording_dir(env, home),
         "recording.max_bytes": DEFAULT_RECORDING_MAX_BYTES,
         "recording.keep": DEFAULT_RECORDING_KEEP,
@@ -619,7 +641,9 @@ def daemon_config(config: Configuration) -> DaemonConfig:
         env_default=config.table("env.default"),
         env_set=config.table("env.set"),
         recording=RecordingConfig(format=None if fmt == "none" else fmt,
-                                  input=v("recording.input"), dir=v("recording.dir"),
+                                  input=v("recording.input"),
+                                  hidden_input=v("recording.hidden_input"),
+                                  dir=v("recording.dir"),
                                   max_bytes=v("recording.max_bytes"), keep=v("recording.keep")),
         remote=remote,
     )

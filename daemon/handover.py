@@ -17,6 +17,7 @@ from typing import Any
 import msgpack
 
 from .agentstate import STARTING
+from .safefiles import read_private, write_atomic
 from .scrollback import Scrollback
 from .session import ExitStatus, Session
 from .termstate import TermState
@@ -102,15 +103,13 @@ def restore_session(d: dict[str, Any]) -> Session:
 
 
 def write(path: Path, state: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(msgpack.packb({"format": FORMAT, "written": time.time(), **state},
-                              use_bin_type=True))
+    write_atomic(path, msgpack.packb({"format": FORMAT, "written": time.time(), **state},
+                                     use_bin_type=True))
 
 
 def read(path: Path) -> dict[str, Any]:
     try:
-        state = msgpack.unpackb(path.read_bytes(), raw=False, strict_map_key=False)
+        state = msgpack.unpackb(read_private(path), raw=False, strict_map_key=False)
     except (OSError, ValueError, msgpack.ExtraData) as e:
         raise HandoverError(f"cannot read the handover state {path}: {e}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ptyd.proto.paths import LOG_FILE
+
 from .configfile import (
     OPTIONS,
     ConfigError,
@@ -41,7 +43,7 @@ def serve(args: argparse.Namespace) -> int:
         # A bad file: exit 1, as for any refusal to start; a bad option is a usage error.
         print(f"ptyd serve: {e}", file=sys.stderr)
         return 2 if e.from_command_line else 1
-    log = setup(config.log_level)
+    log = setup(config.log_level, config.runtime_dir / LOG_FILE)
     daemon = Daemon(config, adopt=getattr(args, "adopt", None))
     try:
         daemon.prepare()

@@ -27,6 +27,7 @@ import msgpack
 
 from . import handover
 from .logs import log
+from .safefiles import read_private, write_atomic
 
 if TYPE_CHECKING:
     from .server import Daemon
@@ -86,17 +87,12 @@ def save(d: Daemon) -> None:
         sessions.append(entry)
     state = {"format": handover.FORMAT, "saved": time.time(), "boot": d.events.boot,
              "next_seq": d.events.next_seq, "sessions": sessions}
-    path = d.config.runtime_dir / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(msgpack.packb(state, use_bin_type=True))
-    os.replace(tmp, path)
+    write_atomic(d.config.runtime_dir / STATE_FILE, msgpack.packb(state, use_bin_type=True))
 
 
 def load(directory: Path) -> dict[str, Any] | None:
     try:
-        state = msgpack.unpackb((directory / STATE_FILE).read_bytes(), raw=False,
+        state = msgpack.unpackb(read_private(directory / STATE_FILE), raw=False,
                                 strict_map_key=False)
     except (OSError, ValueError):
         return None

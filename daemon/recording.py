@@ -25,6 +25,7 @@ import json
 import os
 import shlex
 import signal
+import termios
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from ptyd.proto.locations import recording_suffix
 
 from .config import RecordingConfig
 from .logs import log
+from .safefiles import create_new
 from .session import ExitStatus, Session
 
 FLUSH_INTERVAL_S = 0.5
@@ -50,6 +52,7 @@ class Plan:
     dir: Path
     max_bytes: int
     keep: int
+    hidden_input: bool = False
 
 
 def plan(record: str | None, record_input: bool | None, defaults: RecordingConfig
@@ -65,7 +68,7 @@ def plan(record: str | None, record_input: bool | None, defaults: RecordingConfi
     if not os.access(defaults.dir, os.W_OK | os.X_OK):
         raise PermissionError(f"recording directory {defaults.dir} is not writable")
     return Plan(fmt, defaults.input if record_input is None else record_input, defaults.dir,
-                defaults.max_bytes, defaults.keep)
+                defaults.max_bytes, defaults.keep, defaults.hidden_input)
 
 
 class Recorder:
@@ -108,8 +111,14 @@ class Recorder:
         else:
             self._add("o", data)
 
-    def input(self, data: bytes) -> None:
-        if self._cast and self.plan.input:
+    @property
+    def records_input(self) -> bool:
+        return self._cast and self.plan.input
+
+    def input(self, data: bytes, echoed: bool = True) -> None:
+        """Typed input; `echoed` False: typed while the terminal did not echo (a password),
+        which is left out unless the configuration asks for it (recording.hidden_input)."""
+        if self.records_input and (echoed or self.plan.hidden_input):
             self._add("i", self._decoders["i"].decode(data))
 
     def resize(self, cols: int, rows: int) -> None:
@@ -204,10 +213,11 @@ class Recorder:
             older = base if i == 1 else f"{base}.{i - 1}"
             if os.path.lexists(older):
                 os.replace(older, f"{base}.{i}")
-        # O_NOFOLLOW: never write through a symlink someone planted in the directory.
-        self._fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-                           | os.O_CLOEXEC, 0o600)
-        os.fchmod(self._fd, 0o600)
+        # A fresh file (O_EXCL, O_NOFOLLOW): never write through a symlink or a hard link
+        # someone planted in the directory; what is left at NAME.x (keep=1) is unlinked first.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(base)
+        self._fd = create_new(self.path)
         self._file_bytes = 0
         self._file_start_mono = at
         self._header_bytes = 0
@@ -279,8 +289,9 @@ class Recordings:
 
     def input(self, session: Session, data: bytes) -> None:
         recorder = self._recorders.get(session)
-        if recorder is not None:
-            recorder.input(data)
+        if recorder is not None and recorder.records_input:
+            recorder.input(data, echoed=_echoes(session.master_fd))
+
 
     def resize(self, session: Session, cols: int, rows: int) -> None:
         recorder = self._recorders.get(session)
@@ -296,3 +307,12 @@ class Recordings:
         """Shutdown: whatever still runs gets its recording written out and closed."""
         for session in list(self._recorders):
             self.close(session, session.exit_status)
+
+
+def _echoes(master_fd: int) -> bool:
+    """Whether the terminal echoes what is typed now. The master shares the slave's termios
+    (one line discipline), so the program's `stty -echo` (getpass, sudo, ssh) shows here."""
+    try:
+        return bool(termios.tcgetattr(master_fd)[3] & termios.ECHO)
+    except (termios.error, OSError):
+        return False  # cannot tell: do not risk recording a password

@@ -19,6 +19,7 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 
 from ptyd.proto.limits import MAX_FRAME_BYTES
 
+from .configfile import loose_modes
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
 
@@ -76,9 +77,17 @@ def bind(ctx: zmq.asyncio.Context, config: Any) -> Listener | None:
 
 
 def reload_keys(ctx: zmq.asyncio.Context, authorized: Any) -> None:
-    """Re-read the authorized keys directory (on SIGHUP)."""
+    """Re-read the authorized keys directory (on SIGHUP), unless it became changeable by
+    others since (StrictModes): then the keys already loaded stay, and the log says why."""
     auth = _authenticators.get(id(ctx))
     if auth is not None and authorized:
+        try:
+            problem = loose_modes(Path(authorized))
+        except OSError as e:
+            problem = str(e)
+        if problem:
+            log.error("authorized keys not reloaded: %s", problem)
+            return
         auth.configure_curve(domain=ZAP_DOMAIN, location=str(authorized))
 
 

@@ -10,6 +10,17 @@ agent with a known session id is started with `--resume <id>`, so its conversati
 An entry is dropped when its session is removed, and marked finished when the program exits by
 itself; a session ended by the daemon stopping (SIGHUP/SIGKILL at shutdown, as at a reboot) is
 relaunched next time.
+
+The environment is not stored whole, in clear: a spawn usually sends the caller's entire
+environment (tokens of other tools included), most of which the daemon's own environment has
+too. The registry keeps only the difference: the variables the spawn set to another value than
+the daemon's environment has (those the caller set explicitly, such as `ptyd new -e`) and the
+names of the daemon's variables the spawn left out. A relaunch rebuilds the environment from the
+daemon's environment of that time and this difference.
+
+The registry is written atomically; a write that fails (a full disk) is logged and the entries
+stay in memory, so sessions and their exits are unaffected, except that the spawn of a new
+persistent session is refused (it could not be relaunched).
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +37,7 @@ import msgpack
 from ptyd.proto import locations
 
 from .logs import log
+from .safefiles import make_private_dir, read_private, write_atomic
 
 if TYPE_CHECKING:
     from .server import Daemon
@@ -47,7 +60,7 @@ class Registry:
 
     def load(self) -> None:
         try:
-            data = msgpack.unpackb(self.path.read_bytes(), raw=False)
+            data = msgpack.unpackb(read_private(self.path), raw=False)
         except FileNotFoundError:
             return
         except (OSError, ValueError) as e:
@@ -57,31 +70,74 @@ class Registry:
             self.entries = dict(data.get("sessions", {}))
 
     def save(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(msgpack.packb({"format": FORMAT, "sessions": self.entries},
-                                  use_bin_type=True))
-        os.replace(tmp, self.path)
+        """Write the registry; OSError (a full disk, a planted link) if it cannot."""
+        make_private_dir(self.path.parent)
+        write_atomic(self.path, msgpack.packb({"format": FORMAT, "sessions": self.entries},
+                                              use_bin_type=True))
 
-    def remember(self, session: Session, request: dict[str, Any]) -> None:
-        self.entries[session.name] = {
-            "request": request, "agent_session_id": session.agent_session_id,
-            "started": session.created, "finished": False,
-            "resumed_from": getattr(session, "resumed_from", None),
+    def remember(self, name: str, request: dict[str, Any], started: float,
+                 resumed_from: float | None) -> None:
+        """Register a session about to be spawned; OSError if the registry cannot be written
+        (then nothing is registered and the spawn must be refused)."""
+        self.entries[name] = {
+            "request": without_inherited_env(request, os.environ), "agent_session_id": None,
+            "started": started, "finished": False, "resumed_from": resumed_from,
         }
-        self.save()
+        try:
+            self.save()
+        except OSError:
+            del self.entries[name]
+            raise
+
+    def withdraw(self, name: str, previous: dict[str, Any] | None) -> None:
+        """Undo remember() for a spawn that failed: the entry as it was before, if any."""
+        if previous is None:
+            self.forget(name)
+        else:
+            self.entries[name] = previous
+            self._save_or_log()
 
     def update(self, session: Session, **fields: Any) -> None:
         entry = self.entries.get(session.name)
         if entry is not None:
             entry.update(fields)
-            self.save()
+            self._save_or_log()
 
     def forget(self, name: str) -> None:
         if self.entries.pop(name, None) is not None:
+            self._save_or_log()
+
+    def _save_or_log(self) -> None:
+        """A change that already happened (an exit, a removal) is kept in memory even when the
+        disk is full; the log says the file is behind, and the next successful save catches up."""
+        try:
             self.save()
+        except OSError as e:
+            log.error("cannot write persistent sessions to %s: %s", self.path, e)
+
+
+def without_inherited_env(request: dict[str, Any], inherited: Mapping[str, str]
+                          ) -> dict[str, Any]:
+    """The spawn request to store: its `env` replaced by the difference from `inherited` (the
+    daemon's environment): `env_set` (new or changed values), `env_unset` (names left out)."""
+    env = request.get("env")
+    if env is None:
+        return dict(request)
+    stored = {k: v for k, v in request.items() if k != "env"}
+    stored["env_set"] = {k: v for k, v in env.items() if inherited.get(k) != v}
+    stored["env_unset"] = sorted(k for k in inherited if k not in env)
+    return stored
+
+
+def with_env(stored: dict[str, Any], inherited: Mapping[str, str]) -> dict[str, Any]:
+    """The spawn request again from a stored one: the environment rebuilt over `inherited`."""
+    if "env_set" not in stored:
+        return dict(stored)  # an entry written before the environment was stored as a difference
+    request = {k: v for k, v in stored.items() if k not in ("env_set", "env_unset")}
+    unset = set(stored.get("env_unset") or ())
+    request["env"] = {**{k: v for k, v in inherited.items() if k not in unset},
+                      **stored["env_set"]}
+    return request
 
 
 def resume_argv(entry: dict[str, Any]) -> list[str]:
@@ -101,7 +157,8 @@ def relaunch_all(d: Daemon) -> list[str]:
     for name, entry in list(d.resume_registry.entries.items()):
         if entry.get("finished") or name in d.sessions:
             continue
-        request = dict(entry["request"], argv=resume_argv(entry), name=name)
+        request = dict(with_env(entry["request"], os.environ), argv=resume_argv(entry),
+                       name=name)
         try:
             info = spawn.spawn_session(d, request, resumed_from=entry["started"])
         except Exception as e:  # a session that cannot come back must not stop the others

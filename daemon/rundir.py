@@ -16,6 +16,9 @@ import stat
 from pathlib import Path
 
 from ptyd.proto.paths import CONTROL_SOCKET, LOCK_FILE, PUBLISH_SOCKET
+from ptyd.proto.trust import runtime_dir_problem
+
+from .safefiles import UnsafeFile, open_private
 
 
 class RuntimeDirError(Exception):
@@ -35,14 +38,8 @@ def ensure_private_dir(path: Path) -> None:
     with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700, parents=True)
     st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        raise RuntimeDirError(f"{path} exists and is not a directory")
-    if st.st_uid != os.getuid():
-        raise RuntimeDirError(f"{path} is owned by uid {st.st_uid}, not by you (uid "
-                              f"{os.getuid()}); choose another directory with --dir or PTYD_DIR")
-    if st.st_mode & 0o077:
-        raise RuntimeDirError(f"{path} is accessible by group or others (mode "
-                              f"{stat.S_IMODE(st.st_mode):04o}); run 'chmod 700 {path}'")
+    if problem := runtime_dir_problem(path, st, os.getuid(), f"uid {st.st_uid}"):
+        raise RuntimeDirError(problem)
 
 
 class DaemonLock:
@@ -53,7 +50,10 @@ class DaemonLock:
         self.fd = -1
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
+        except UnsafeFile as e:
+            raise RuntimeDirError(str(e)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -357,7 +357,8 @@ class Daemon(SessionLifecycle, Viewing):
             try:
                 persist.save(self)
             except OSError as e:
-                log.error("cannot save state: %s", e)
+                log.error("cannot save state to %s: %s",
+                          self.config.runtime_dir / persist.STATE_FILE, e)
         if not self._stopped.is_set():
             self._save_timer = self._loop.call_later(persist.SAVE_INTERVAL_S, self._save_state)
 

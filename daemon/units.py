@@ -19,6 +19,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from .safefiles import write_atomic
+
 SERVICE = """\
 [Unit]
 Description=ptyd: pseudo-terminal multiplexer daemon for AI coding agents
@@ -105,6 +107,7 @@ def install(target: Path, units: dict[str, str]) -> list[Path]:
     written = []
     for name, text in units.items():
         path = target / name
-        path.write_text(text)
+        # A fresh file renamed into place: never written through a link planted at the name.
+        write_atomic(path, text.encode(), mode=0o644)
         written.append(path)
     return written

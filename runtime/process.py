@@ -91,6 +91,7 @@ from ptyd.client import (
     Session,
     SessionExists,
 )
+from ptyd.client._daemon_dir import make_runtime_dir, open_private
 from ptyd.proto import pubsub
 
 log = logging.getLogger("ptyd.runtime")
@@ -580,8 +581,9 @@ def prepare_claude_config(path: Path, project_dirs: Sequence[str], lock_dir: Pat
     A file that is not valid JSON is left alone (and logged)."""
     path = Path(os.path.realpath(path))
     projects = {p for d in project_dirs for p in (d, os.path.realpath(d))}
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with _config_lock, open(lock_dir / "claude-config.lock", "a") as lock:
+    make_runtime_dir(lock_dir)  # the daemon's directory: ours alone, or UnsafeRuntimeDir
+    lock_fd = open_private(lock_dir / "claude-config.lock", os.O_WRONLY | os.O_CREAT)
+    with _config_lock, os.fdopen(lock_fd, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # other managers (processes) of this daemon
         try:
             text = path.read_text()
@@ -607,7 +609,12 @@ def prepare_claude_config(path: Path, project_dirs: Sequence[str], lock_dir: Pat
             path.parent.mkdir(parents=True, exist_ok=True)
             temp = path.with_name(f".{path.name}.ptyd-{os.getpid()}-{threading.get_ident()}")
             mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+            # O_EXCL | O_NOFOLLOW: the temporary name is guessable; never write through a
+            # file or link someone put there first.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)  # ours, left by a crash: unlink removes a link, never follows
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, mode)
             with os.fdopen(fd, "w") as f:
                 json.dump(config, f, indent=2)
             os.replace(temp, path)

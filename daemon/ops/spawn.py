@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -125,20 +126,31 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     argv = list(msg.argv)
     if msg.agent == "claude":
         # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
-        settings = write_settings(d.config.runtime_dir, name, msg.agent_settings)
+        try:
+            settings = write_settings(d.config.runtime_dir, name, msg.agent_settings)
+        except OSError as e:  # a full disk, a planted symlink (safefiles.UnsafeFile)
+            log.error("session=%s cannot write its Claude settings: %s", name, e)
+            raise ProtocolError(ErrorCode.SPAWN_FAILED,
+                                f"cannot write the Claude Code settings file: {e}") from None
         argv = claude_argv(argv, settings)
         env["DISABLE_AUTOUPDATER"] = "1"
     try:
         recording = recording_plan(msg.record, msg.record_input, d.config.recording)
     except OSError as e:
         raise ProtocolError(ErrorCode.SPAWN_FAILED, f"cannot record the session: {e}") from None
+    registered = d.resume_registry.entries.get(name)
+    created = time.time()
+    if msg.persistent:
+        _register(d, name, params or ops.spawn_params(msg, name), created, resumed_from)
     try:
         child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe")
     except SpawnError as e:
         log.info("session=%s spawn failed: %s", name, e)
+        if msg.persistent:
+            d.resume_registry.withdraw(name, registered)
         raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
     session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid,
-                      master_fd=child.master_fd, cols=cols, rows=rows, env=env,
+                      master_fd=child.master_fd, cols=cols, rows=rows, env=env, created=created,
                       scrollback=Scrollback(ring_bytes), size_policy=msg.size_policy,
                       agent=msg.agent, stderr_mode=msg.stderr, stderr_fd=child.stderr_fd,
                       stderr_ring=Scrollback(ring_bytes) if msg.stderr == "pipe" else None)
@@ -157,6 +169,18 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     d.emit("session.spawned", session=name, pid=child.pid, argv=argv, cols=cols,
            rows=rows, epoch=session.epoch, agent=msg.agent, branch=session.branch)
     session.resumed_from = resumed_from
-    if msg.persistent:
-        d.resume_registry.remember(session, params or ops.spawn_params(msg, name))
     return session.describe()
+
+
+def _register(d: Daemon, name: str, request: dict[str, Any], created: float,
+              resumed_from: float | None) -> None:
+    """Write a persistent session to the registry before it starts: one that could not be
+    relaunched after a reboot must not start as if it could."""
+    try:
+        d.resume_registry.remember(name, request, created, resumed_from)
+    except OSError as e:  # a full disk, a planted link
+        log.error("session=%s cannot be made persistent, %s not written: %s", name,
+                  d.resume_registry.path, e)
+        raise ProtocolError(ErrorCode.SPAWN_FAILED,
+                            f"cannot make the session persistent: writing "
+                            f"{d.resume_registry.path} failed: {e}") from None

@@ -261,3 +261,41 @@ def test_ptyd_logs_reads_the_recording_after_rm_and_restart(
         assert unknown.returncode == 1 and "no session named 'never-was'" in unknown.stderr
     finally:
         assert stop_daemon(daemon) == 0
+
+
+PASSWORD_PROMPT = ('printf "user> "; read u; stty -echo; printf "password> "; read p; '
+                   'stty echo; printf "\\ngot %s\\n" "$u"; read x; echo done')
+
+
+def type_a_password(c: Client) -> None:
+    spawn(c, "login", ["sh", "-c", PASSWORD_PROMPT], record="asciicast", record_input=True)
+    wait_for_output(c, "login", "user> ")
+    c.input("login", "alice\r")
+    wait_for_output(c, "login", "password> ")  # printed after `stty -echo` ran
+    c.input("login", "s3cret\r")
+    wait_for_output(c, "login", "got alice")  # printed after `stty echo` ran
+    c.input("login", "after\r")
+    assert c.wait("login", 10)["exit_code"] == 0
+
+
+def typed(path: Path) -> str:
+    wait_until(lambda: path.exists() and parse_cast(path)[1][-1][1] == "m")
+    return "".join(data for _, kind, data in parse_cast(path)[1] if kind == "i")
+
+
+def test_input_typed_with_echo_off_is_not_recorded(recording_daemon: DaemonProcess,
+                                                   recordings: Path) -> None:
+    with recording_daemon.client() as c:
+        type_a_password(c)
+    assert typed(recordings / "login.cast") == "alice\rafter\r"
+
+
+def test_input_typed_with_echo_off_is_recorded_when_configured(rundir: Path,
+                                                               recordings: Path) -> None:
+    daemon = start_daemon(rundir, "--recording-dir", str(recordings), "--record-hidden-input")
+    try:
+        with daemon.client() as c:
+            type_a_password(c)
+    finally:
+        assert stop_daemon(daemon) == 0
+    assert typed(recordings / "login.cast") == "alice\rs3cret\rafter\r"

@@ -99,3 +99,40 @@ def test_plain_tcp_is_refused_at_start(rundir: Path) -> None:
     assert result.returncode != 0 and "CURVE" in result.stderr
 
 
+
+
+def test_keys_generate_never_overwrites_an_existing_key_without_force(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    assert run_cli("keys", "generate", "--keys-dir", str(keys)).returncode == 0
+    secret = (keys / "client.key_secret").read_bytes()
+    again = run_cli("keys", "generate", "--keys-dir", str(keys))
+    assert again.returncode == 1
+    assert "already exist" in again.stderr and "--force" in again.stderr
+    assert (keys / "client.key_secret").read_bytes() == secret
+    forced = run_cli("keys", "generate", "--keys-dir", str(keys), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (keys / "client.key_secret").read_bytes() != secret
+    assert (keys / "client.key_secret").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in keys.iterdir()) == ["client.key", "client.key_secret"]
+
+
+@pytest.mark.parametrize("loose", ["directory", "key file"])
+def test_an_allow_list_others_can_write_is_refused(rundir: Path, tmp_path: Path,
+                                                    loose: str) -> None:
+    keys = tmp_path / "keys"
+    generate(keys, "server")
+    generate(keys, "client")
+    authorized = tmp_path / "authorized"
+    authorized.mkdir(mode=0o755)
+    shutil.copy(keys / "client.key", authorized / "client.key")
+    target = authorized if loose == "directory" else authorized / "client.key"
+    target.chmod(0o775 if loose == "directory" else 0o664)
+    port = free_port()
+    result = run_cli("--dir", str(rundir), "serve",
+                     "--remote-control", f"tcp://127.0.0.1:{port}",
+                     "--remote-publish", f"tcp://127.0.0.1:{port + 1}",
+                     "--server-secret-key", str(keys / "server.key_secret"),
+                     "--authorized-keys", str(authorized))
+    assert result.returncode != 0
+    assert f"{target} is writable by group or others" in result.stderr
+    assert "chmod go-w" in result.stderr

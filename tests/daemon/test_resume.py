@@ -88,3 +88,38 @@ def test_persistent_sessions_are_relaunched_after_a_reboot(rundir: Path, state_h
             wait_until(lambda: {s["name"] for s in c.list()} == {"claude"})
     finally:
         assert stop_daemon(third) == 0
+
+
+def test_the_registry_stores_only_the_environment_a_relaunch_needs(
+        rundir: Path, state_home: Path) -> None:
+    import msgpack
+
+    inherited = dict(os.environ)  # what the daemon started with
+    sent = {k: v for k, v in inherited.items() if k != "HOME"}
+    sent["PTYD_TEST_EXPLICIT"] = "set by the caller"
+    first = start_daemon(rundir)
+    try:
+        with first.client() as c:
+            c.request("spawn", {"argv": agent("prompt"), "name": "keep", "env": sent,
+                                "persistent": True})
+            wait_for_output(c, "keep", "ready> ")
+    finally:
+        assert stop_daemon(first) == 0
+    registry = next((state_home / "ptyd").glob("persistent-*.msgpack"))
+    stored = msgpack.unpackb(registry.read_bytes(), raw=False)["sessions"]["keep"]["request"]
+    assert "env" not in stored, "not the whole environment in clear"
+    assert stored["env_set"] == {"PTYD_TEST_EXPLICIT": "set by the caller"}
+    assert "HOME" in stored["env_unset"]
+    assert inherited["PATH"] not in str(stored), "inherited values are not stored"
+    second = start_daemon(rundir)
+    try:
+        with second.client() as c:
+            wait_for_output(c, "keep", "ready> ")
+            c.input("keep", "env PTYD_TEST_EXPLICIT\r")
+            wait_for_output(c, "keep", "PTYD_TEST_EXPLICIT=set by the caller")
+            c.input("keep", "env HOME\r")
+            wait_for_output(c, "keep", "HOME unset")
+            c.input("keep", "env PATH\r")
+            wait_for_output(c, "keep", f"PATH={inherited['PATH']}")
+    finally:
+        assert stop_daemon(second) == 0
