@@ -238,11 +238,16 @@ class AsyncClient:
         try:
             while True:
                 event = parse_monitor_message(await monitor.recv_multipart())
-                if event["event"] == zmq.EVENT_DISCONNECTED:
+                # Without CURVE there is no key to refuse: a handshake that fails was cut short
+                # by a daemon going away mid-connect (ptyd upgrade re-executing it), which is a
+                # disconnect, not an authentication failure.
+                cut_short = event["event"] in HANDSHAKE_FAILURES and self.curve is None
+                if event["event"] == zmq.EVENT_DISCONNECTED or cut_short:
                     if self._local and daemon_running(self.dir):
-                        self._interrupted = True
-                        self._fail_inflight(lambda op: op not in RESENDABLE_OPS)
-                        grace = asyncio.ensure_future(self._await_return())
+                        if not self._interrupted:
+                            self._interrupted = True
+                            self._fail_inflight(lambda op: op not in RESENDABLE_OPS)
+                            grace = asyncio.ensure_future(self._await_return())
                     else:
                         self._give_up()
                 elif event["event"] in HANDSHAKE_FAILURES:
