@@ -13,6 +13,15 @@ ssh does without an IdentityFile); for http(s), what git's credential helpers re
 `git credential fill` (git's own interface to them, the only use of the git command; prompts are
 off: the daemon has no terminal). When nothing is left it raises CredentialsFailed naming what
 was tried and what is missing, instead of libgit2's bare "authentication required".
+
+The ssh-agent is the daemon's own: libssh2 reads SSH_AUTH_SOCK from the process environment
+when it connects to the agent, and libgit2 offers no way to name another socket, so a caller's
+agent cannot be used per push without changing the whole daemon's environment under its other
+threads. A daemon under systemd needs SSH_AUTH_SOCK in its unit's environment, or a key file.
+
+Host keys: pygit2 accepts any ssh host key (its certificate callback passes libssh2 host keys
+through without a known_hosts check, and hands Python no key to check), so a push over ssh
+trusts the network path to the server as `StrictHostKeyChecking=no` would.
 """
 
 from __future__ import annotations
