@@ -275,3 +275,27 @@ def test_ssh_push_without_a_usable_key_names_what_is_missing(
         branches.push_branch("a1")
     assert str(home / ".ssh" / "id_ed25519") in str(refused.value)
     assert "ssh-agent" in str(refused.value)
+
+
+def test_cli_push_to_a_relative_remote_and_a_clear_error_without_credentials(
+        project: Path, tmp_path: Path, git: GitCLI, home: Path,
+        own_daemon: list[DaemonProcess], http_remote: tuple[str, list[str]]) -> None:
+    """As a user would: `ptyd new --repo`, `ptyd commit`, `ptyd push` to `../remote.git`, then
+    to an http remote with no credential helper: one line saying what to set up, exit 1."""
+    git(tmp_path, "init", "-q", "--bare", "remote.git")
+    git(project, "remote", "add", "origin", "../remote.git")
+    git(project, "remote", "add", "web", http_remote[0])
+    own_daemon.append(daemon := _daemon_in(home))
+    made = daemon.cli("new", "--repo", str(project), "--task", "T1", "-s", "a1", "-d", "--",
+                      "sh", "-c", "echo work > x.txt")
+    assert made.returncode == 0, made.stderr
+    wait_until(lambda: (project / "sandbox" / "a1" / "x.txt").exists(), message="the agent's work")
+    assert daemon.cli("commit", "a1", "-m", "work").returncode == 0
+    pushed = daemon.cli("push", "a1")
+    assert pushed.returncode == 0, pushed.stderr
+    assert git.rev(tmp_path / "remote.git", "agent/a1-T1") == git.rev(project, "agent/a1-T1")
+
+    refused = daemon.cli("push", "a1", "--remote", "web")
+    assert refused.returncode == 1
+    assert "no git credential helper has one" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
