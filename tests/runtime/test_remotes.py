@@ -299,3 +299,23 @@ def test_cli_push_to_a_relative_remote_and_a_clear_error_without_credentials(
     assert refused.returncode == 1
     assert "no git credential helper has one" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_ssh_push_falls_back_from_an_empty_agent_to_the_key_file(
+        project: Path, git: GitCLI, home: Path, own_daemon: list[DaemonProcess],
+        sshd: SSHServer, ssh_remote: Path) -> None:
+    key = _user_key(home / ".ssh" / "id_ed25519")
+    sshd.authorized.write_text(key.with_suffix(".pub").read_text())
+    sock = home.parent / "empty-agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        wait_until(sock.exists, 10, 0.02, "ssh-agent's socket")
+        own_daemon.append(daemon := _daemon_in(home, SSH_AUTH_SOCK=str(sock)))
+        branches = _manager(project, daemon)
+        name, commit = _agent_with_a_commit(branches)
+
+        assert branches.push_branch("a1") == commit
+        assert git.rev(ssh_remote, name) == commit
+    finally:
+        agent.terminate()
+        agent.wait(10)
