@@ -19,6 +19,7 @@ from typing import Any
 
 from ptyd import __version__
 from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
+from ptyd.client._caller import spawn_context
 from ptyd.client._curve import generate as generate_keys
 from ptyd.client._curve import keys_dir
 from ptyd.proto import limits
@@ -143,13 +144,14 @@ def cmd_new(args: argparse.Namespace) -> int:
     if not command:
         command = [os.environ.get("SHELL") or "/bin/sh"]
     cols, rows = _parse_size(args.size) if args.size else shutil.get_terminal_size((80, 24))
-    env = dict(os.environ)
-    env.update(_parse_env(args.env))
+    # Yours (directory, environment) on this machine; the daemon's own on a remote one.
+    caller = spawn_context(not getattr(args, "connect", None), args.cwd, None,
+                           _parse_env(args.env))
     attach_now = not args.detached and not args.json and sys.stdin.isatty()
     if attach_now:
         _detach_key(args.detach_key)  # refuse a bad key before starting anything
-    params = {"argv": command, "name": args.name, "cwd": os.path.abspath(args.cwd or os.getcwd()),
-              "env": env, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
+    params = {"argv": command, "name": args.name, **caller, "record": args.record,
+              "record_input": args.record_input, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
               "idle_after": args.idle_after, "persistent": args.persistent or None}
     params.update(_agent_branch_options(args))
@@ -538,9 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("new", cmd_new, "start a program in a new session (default: your shell)")
     p.add_argument("-s", "--name", help="session name (default: the lowest free number)")
-    p.add_argument("-c", "--cwd", help="working directory (default: the current one)")
+    p.add_argument("-c", "--cwd", help="working directory (default: the current one; with "
+                   "--connect, the daemon's)")
     p.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE",
-                   help="set a variable (the session gets your environment plus these)")
+                   help="set a variable (the session gets your environment plus these; with "
+                   "--connect, the daemon's plus these)")
+    p.add_argument("--record", nargs="?", const="asciicast",
+                   choices=["asciicast", "log", "none"], default=None,
+                   help="record the session to a file (asciicast, the default: plays with "
+                   "`asciinema play`; log: raw bytes); ptyd logs NAME reads it after ptyd rm")
+    p.add_argument("--record-input", action="store_true", default=None,
+                   help="also record what is typed (asciicast)")
     p.add_argument("--size", metavar="COLSxROWS", help="terminal size (default: yours, or 80x24)")
     p.add_argument("--scrollback", type=int, metavar="BYTES", help="scrollback kept")
     p.add_argument("--json", action="store_true", help="print the session's info as JSON "

@@ -13,7 +13,7 @@ import itertools
 import os
 import subprocess
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from ptyd.proto import envelope, pubsub
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
+from ._caller import spawn_context
 from ._curve import CurveKeys
 from ._daemon_dir import (
     check_runtime_dir,
@@ -304,16 +305,25 @@ class AsyncClient:
     async def hello(self) -> dict[str, Any]:
         return await self.request("hello", {"client": self.client_name})
 
-    async def spawn(self, argv: list[str], *, name: str | None = None, cwd: str | None = None,
-                    env: dict[str, str] | None = None, cols: int | None = None,
+    async def spawn(self, argv: list[str], *, name: str | None = None,
+                    cwd: str | os.PathLike[str] | None = None,
+                    env: Mapping[str, str] | None = None, cols: int | None = None,
                     rows: int | None = None, scrollback_bytes: int | None = None,
                     size_policy: str | None = None, agent: str | None = None,
                     agent_settings: dict[str, Any] | None = None,
                     idle_after: float | None = None, timeout: float | None = None,
-                    stderr: str | None = None) -> AsyncSession:
+                    stderr: str | None = None,
+                    extra_env: Mapping[str, str] | None = None,
+                    record: str | None = None, record_input: bool | None = None,
+                    ) -> AsyncSession:
         """Start `argv` under a new PTY; returns a handle on the session, which is also its
-        info (a dict). `env`, when given, is the whole environment (ptyd only scrubs
-        multiplexer variables and sets TERM).
+        info (a dict).
+
+        Like `subprocess.Popen`, the program runs in this process's current directory (`cwd`:
+        another one; relative to the current one) with this process's environment (`env`: the
+        whole environment instead; `extra_env`: variables added to either). ptyd only scrubs
+        multiplexer variables and sets TERM. On a remote daemon (tcp://) the defaults are the
+        daemon's own directory and environment: this machine's mean nothing there.
 
         `agent='claude'`: the daemon passes Claude Code a settings file whose hooks report
         its state exactly (`agent_settings` are merged into that file) and sets
@@ -321,10 +331,15 @@ class AsyncClient:
         after which the state is `idle` (default 2). `timeout`: the daemon stops the session
         after that many seconds (SIGTERM, SIGKILL after the kill grace; stop_reason
         'timeout'). `stderr='pipe'`: the program's stderr gets its own pipe, read with
-        `read(..., stream='stderr')`, instead of sharing the terminal.
+        `read(..., stream='stderr')`, instead of sharing the terminal. `record='asciicast'`
+        (plays with `asciinema play`) or `'log'` (raw bytes): the daemon writes a recording of
+        the session, read with `ptyd logs NAME` even after `ptyd rm`; `record_input=True` also
+        records typed input (asciicast); default: the daemon's configuration.
         """
         info = await self.request("spawn", {
-            "argv": list(argv), "name": name, "cwd": cwd, "env": env, "cols": cols,
+            "argv": list(argv), "name": name,
+            **spawn_context(self._local, cwd, env, extra_env),
+            "record": record, "record_input": record_input, "cols": cols,
             "rows": rows, "scrollback_bytes": scrollback_bytes, "size_policy": size_policy,
             "agent": agent, "agent_settings": agent_settings, "idle_after": idle_after,
             "timeout": timeout, "stderr": stderr})

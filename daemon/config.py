@@ -91,10 +91,12 @@ class DaemonConfig:
     def remote_authorized_keys(self) -> Path | None:
         return self.remote.authorized_keys if self.remote else None
 
-    def session_env(self, requested: Mapping[str, str] | None) -> dict[str, str]:
+    def session_env(self, requested: Mapping[str, str] | None,
+                    extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment a new session starts from: the one its spawn sent, or the daemon's
-        own plus [env.default] when it sent none; [env.set] over either. (ptyd then scrubs
-        multiplexer variables and sets TERM, PTYD_SESSION and PTYD_DIR.)"""
+        own plus [env.default] when it sent none; then the spawn's `extra_env`; [env.set] over
+        all. (ptyd then scrubs multiplexer variables and sets TERM, PTYD_SESSION and PTYD_DIR.)"""
         env = dict(requested) if requested is not None else {**os.environ, **self.env_default}
+        env.update(extra or {})
         env.update(self.env_set)
         return env

@@ -156,6 +156,13 @@ class PushRejected(GitWorkspaceError):
     kind = "push_rejected"
 
 
+class CredentialsFailed(GitWorkspaceError):
+    """The remote wants credentials and none that git would use worked (the message names
+    what was tried and what is missing)."""
+
+    kind = "credentials_failed"
+
+
 class RepositoryLocked(GitWorkspaceError):
     """A `*.lock` file of another git process is in the way."""
 
@@ -167,7 +174,7 @@ ERRORS: dict[str, type[GitWorkspaceError]] = {
     for cls in (GitWorkspaceError, NotARepository, InvalidArgument, UnknownAgent, BranchExists,
                 SandboxExists, SandboxMissing, DetachedHead, WrongBranch, NothingToCommit,
                 UncommittedChanges, MergeConflict, NotMerged, RemoteMissing, PushRejected,
-                RepositoryLocked)
+                RepositoryLocked, CredentialsFailed)
 }
 """Every exception class by its `kind`."""
 

@@ -75,6 +75,9 @@ class Spawn:
     task: str | None = None
     integration: str | None = None
     sandbox_dir: str | None = None
+    extra_env: dict[str, str] | None = None
+    """Added over `env` (or over the daemon's environment without `env`): what a remote client
+    sends, since the caller's own environment means nothing on another machine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +380,7 @@ def _spawn(p: Params) -> Spawn:
         task=p.text("task", max_bytes=256),
         integration=p.text("integration", max_bytes=256),
         sandbox_dir=_path(p, "sandbox_dir"),
+        extra_env=p.text_map("extra_env", max_items=MAX_ENV_ITEMS),
     )
     if spawn.repo is None:
         given = [k for k in ("task", "integration", "sandbox_dir") if getattr(spawn, k) is not None]

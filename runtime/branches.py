@@ -38,6 +38,7 @@ from ptyd.proto.gitworkspace import (
     BranchDiff,
     BranchExists,
     BranchInfo,
+    CredentialsFailed,
     DetachedHead,
     FileStat,
     GitWorkspaceError,
@@ -66,6 +67,7 @@ __all__ = [
     "BranchExists",
     "BranchInfo",
     "BranchManager",
+    "CredentialsFailed",
     "DetachedHead",
     "FileStat",
     "GitWorkspaceError",
@@ -192,7 +194,10 @@ class BranchManager:
     def push_branch(self, agent_id: str, remote: str = "origin", *, force: bool = False) -> str:
         """Push the agent's branch to the same name on `remote` and make that its upstream;
         returns the pushed commit id. Non-fast-forward (or any refusal) raises PushRejected.
-        The daemon pushes with its own access to the remote (a path, or a URL it can reach)."""
+        The daemon pushes as `git push` would, as the same user: a relative path remote is
+        relative to the main checkout; ssh uses the daemon's ssh-agent ($SSH_AUTH_SOCK when it
+        started) and ~/.ssh keys, http(s) git's credential helpers; CredentialsFailed names
+        what was missing when none worked."""
         return str(self._request("git.push", agent_id, remote=remote, force=force)["commit"])
 
     def merge_to_integration(self, agent_id: str) -> MergeResult:

@@ -8,7 +8,10 @@
     workspace.cleanup("architect-T001")
 
 Without a repository, `create_sandbox("a1")` makes `sandbox/a1` and `cleanup` deletes it, as
-the runtime seed shows. With `repo=...`, `sandbox/<agent_id>` is a linked worktree of the
+the runtime seed shows. Without `repo=` but inside a repository where the agent has a branch
+(the seed's `WorkspaceManager(Path("sandbox"))` next to its `BranchManager(Path("."))`, whose
+sandbox *is* the branch's worktree), the sandbox is handled as with `repo=` that repository:
+context injected there stays out of the agent's commits and diff. With `repo=...`, `sandbox/<agent_id>` is a linked worktree of the
 agent's branch `agent/<agent_id>-<task_id>` (made by BranchManager.create_agent_branch), so
 every agent edits its own checkout while all of them share one object store. Injected context
 (`CLAUDE.md`, and the seed's `.claude.md` if asked) is excluded in that worktree only and never
@@ -134,7 +137,7 @@ class WorkspaceManager:
         return [self.base_dir / agent_id / Path(path).name for path in written]
 
     def injected_files(self, agent_id: str) -> set[str]:
-        """Sandbox-relative paths inject_claude_md wrote (always empty without a repository)."""
+        """Sandbox-relative paths inject_claude_md wrote (always empty in a plain directory)."""
         try:
             return set(self._request("sandbox.get", agent=agent_id)["injected"])
         except UnknownAgent:
@@ -145,8 +148,8 @@ class WorkspaceManager:
     def uncommitted_changes(self, agent_id: str) -> list[str]:
         """Sandbox-relative paths of uncommitted work (new, modified, deleted; not ignored).
 
-        Injected context files are not work. Without a repository there is no notion of
-        committed, so this is always empty.
+        Injected context files are not work. In a plain directory (no repository, or the
+        agent has no branch there) there is no notion of committed, so this is always empty.
         """
         return list(self._request("sandbox.get", agent=agent_id, changes=True)["changes"])
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pygit2
+from pygit2.enums import CredentialType
 
 from ptyd.proto.gitworkspace import (
     BranchDiff,
@@ -58,6 +59,7 @@ from ._git import (
 from ._git_diff import diff_commits
 from ._git_merge import merge_into
 from ._git_registry import AgentRecord
+from ._git_remote import UserCredentials, resolve_url
 from ._git_worktree import injected_paths
 from .workspace import WorkspaceManager
 
@@ -72,9 +74,15 @@ class _PushCallbacks(pygit2.RemoteCallbacks):
     """Collects per-ref rejections: over ssh/https a refused update (hook, protection rule)
     does not raise, it only arrives here with a message."""
 
-    def __init__(self, credentials: Credentials | None) -> None:
-        super().__init__(credentials=credentials)
+    def __init__(self, credentials: Credentials | UserCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
         self.rejected: dict[str, str] = {}
+
+    def credentials(self, url: str, username_from_url: str | None,
+                    allowed_types: CredentialType) -> Credentials:
+        # Called again after each refusal; UserCredentials offers the next candidate each time.
+        return self._credentials(url, username_from_url, allowed_types)
 
     def push_update_reference(self, refname: str, message: str | None) -> None:
         if message is not None:
@@ -249,7 +257,11 @@ class BranchManager:
         credentials: Credentials | None = None,
     ) -> str:
         """Push the agent's branch to the same name on `remote` and make that its upstream;
-        returns the pushed commit id. Non-fast-forward (or any refusal) raises PushRejected."""
+        returns the pushed commit id. Non-fast-forward (or any refusal) raises PushRejected.
+
+        Like `git push`: a relative path URL is relative to the main checkout; without
+        `credentials`, the user's own are used (ssh-agent, ~/.ssh keys, git credential
+        helpers; see _git_remote), and CredentialsFailed says what was missing."""
         with self._locks.agent(agent_id), open_repo(self.common_dir) as repo:
             record = self._record(repo, agent_id)
             branch = record.branch
@@ -262,7 +274,12 @@ class BranchManager:
                     f"add it with `git remote add {remote} <url>`"
                 ) from None
             head = branch_tip(repo, branch)
-            callbacks = _PushCallbacks(credentials)
+            named, url = target, target.push_url or target.url or ""
+            if resolve_url(repo, url) != url:
+                # libgit2 would take the relative path from the daemon's working directory.
+                target = repo.remotes.create_anonymous(resolve_url(repo, url))
+            callbacks = _PushCallbacks(
+                credentials or UserCredentials(repo.workdir or repo.path))
             # No repository lock while the network is busy: a push only writes the
             # remote-tracking ref of this one branch, and each ref has its own .lock file.
             try:
@@ -281,6 +298,8 @@ class BranchManager:
                     "force=True to overwrite them"
                 )
             with self._locks.repo:
+                if target is not named:
+                    _update_tracking_ref(repo, named, ref, head)
                 config = repo.config
                 config[f"branch.{branch}.remote"] = remote
                 config[f"branch.{branch}.merge"] = ref
@@ -447,3 +466,14 @@ def _keep_out(index: pygit2.Index, head_tree: pygit2.Tree, paths: set[str]) -> N
                 index.remove(path)
             continue
         index.add(pygit2.IndexEntry(path, entry.id, entry.filemode))
+
+
+def _update_tracking_ref(repo: pygit2.Repository, remote: pygit2.Remote, ref: str,
+                         head: pygit2.Oid) -> None:
+    """Move `remote`'s remote-tracking ref of `ref` to `head`, as a push through the named
+    remote does (libgit2 does it only for the remote it pushed through, here an anonymous one
+    with the resolved URL)."""
+    for n in range(remote.refspec_count):
+        spec = remote.get_refspec(n)
+        if spec.src_matches(ref):
+            repo.references.create(spec.transform(ref), head, force=True)

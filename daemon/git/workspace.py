@@ -3,6 +3,11 @@
 Without a repository, `WorkspaceManager(Path("sandbox"))` behaves as the runtime seed shows:
 `create_sandbox("a1")` makes `sandbox/a1`, `cleanup` deletes it.
 
+Without `repo=`, a sandbox that lies in a git repository where its agent has a branch (the seed's
+`WorkspaceManager(Path("sandbox"))` next to a `BranchManager(Path("."))`: the sandbox *is* the
+branch's worktree) is treated as with `repo=` that repository, so injected context stays out of
+the agent's commits; an agent without a branch there keeps a plain directory.
+
 With `repo=...`, `sandbox/<agent_id>` is a linked worktree (named `<agent_id>`) of the agent's
 branch `agent/<agent_id>-<task_id>`, so every agent edits its own checkout while all of them share
 one object store. The branch comes from BranchManager.create_agent_branch, which also creates the
@@ -20,6 +25,7 @@ import pygit2
 
 from ptyd.proto.gitworkspace import (
     GitWorkspaceError,
+    NotARepository,
     SandboxExists,
     UncommittedChanges,
     UnknownAgent,
@@ -62,6 +68,27 @@ class WorkspaceManager:
     def __repr__(self) -> str:
         return f"WorkspaceManager({str(self.base_dir)!r}, repo={self.repo_dir!r})"
 
+    def _common_of(self, agent_id: str) -> Path | None:
+        """The repository (common dir) the agent's sandbox belongs to: `repo`'s; without `repo`,
+        the one around the sandbox if the agent has a branch there or its sandbox is one of its
+        worktrees; None for a plain directory. Looked up at each call: a BranchManager may
+        give the agent a branch at any time."""
+        if self.common_dir is not None:
+            return self.common_dir
+        path = self.base_dir / agent_id
+        start = path if path.is_dir() else _nearest_existing(self.base_dir)
+        try:
+            common = find_common_dir(start)
+            with _open(common) as repo:
+                if registry.lookup(repo, agent_id) is not None:
+                    return common
+                worktree = lookup_worktree(repo, agent_id)
+                if worktree and not worktree.is_prunable and _same_path(worktree.path, path):
+                    return common
+        except (NotARepository, pygit2.GitError):
+            pass  # no (readable) repository around it: a plain directory
+        return None
+
     # ---- creating and finding -------------------------------------------------------------
 
     def create_sandbox(self, agent_id: str, *, branch: str | None = None) -> Path:
@@ -71,10 +98,10 @@ class WorkspaceManager:
         branch (UnknownAgent if it has none: BranchManager.create_agent_branch makes one).
         """
         path = self.base_dir / check_id("agent id", agent_id)
-        if self.common_dir is None:
+        common = self._common_of(agent_id)
+        if common is None:
             path.mkdir(parents=True, exist_ok=True)
             return path
-        common = self.common_dir
         locks = locks_for(common)
         action = f"creating the sandbox of agent {agent_id!r}"
         with locks.agent(agent_id):
@@ -145,11 +172,12 @@ class WorkspaceManager:
     def get_sandbox(self, agent_id: str) -> Path:
         """The agent's sandbox path; UnknownAgent if it has none."""
         path = self.base_dir / check_id("agent id", agent_id)
-        if self.common_dir is None:
+        common = self._common_of(agent_id)
+        if common is None:
             if path.is_dir():
                 return path
         else:
-            with _open(self.common_dir) as repo:
+            with _open(common) as repo:
                 worktree = lookup_worktree(repo, agent_id)
                 if worktree and not worktree.is_prunable and _same_path(worktree.path, path):
                     return path
@@ -186,10 +214,11 @@ class WorkspaceManager:
         """
         path = self.get_sandbox(agent_id)
         names = [CLAUDE_MD, LEGACY_CLAUDE_MD] if also_legacy_name else [CLAUDE_MD]
-        if self.common_dir is not None:
-            with locks_for(self.common_dir).agent(agent_id):
+        common = self._common_of(agent_id)
+        if common is not None:
+            with locks_for(common).agent(agent_id):
                 # Record before writing: a concurrent status never sees the files unexcluded.
-                record_injected(self.common_dir, agent_id, names)
+                record_injected(common, agent_id, names)
         written = []
         for name in names:
             (path / name).write_text(content, encoding="utf-8")
@@ -197,11 +226,11 @@ class WorkspaceManager:
         return written
 
     def injected_files(self, agent_id: str) -> set[str]:
-        """Sandbox-relative paths inject_claude_md wrote (always empty without a repository)."""
-        check_id("agent id", agent_id)
-        if self.common_dir is None:
+        """Sandbox-relative paths inject_claude_md wrote (always empty in a plain directory)."""
+        common = self._common_of(check_id("agent id", agent_id))
+        if common is None:
             return set()
-        return injected_paths(self.common_dir, agent_id)
+        return injected_paths(common, agent_id)
 
     # ---- state and cleanup ----------------------------------------------------------------
 
@@ -212,10 +241,11 @@ class WorkspaceManager:
         committed, so this is always empty.
         """
         path = self.get_sandbox(agent_id)
-        if self.common_dir is None:
+        common = self._common_of(agent_id)
+        if common is None:
             return []
         with _open(path) as worktree:
-            return pending_changes(worktree, injected_paths(self.common_dir, agent_id))
+            return pending_changes(worktree, injected_paths(common, agent_id))
 
     def cleanup(self, agent_id: str, force: bool = False) -> None:
         """Remove the agent's sandbox; in a repository also its worktree metadata.
@@ -224,7 +254,7 @@ class WorkspaceManager:
         unless `force`. The agent's branch and its commits stay; BranchManager deletes branches.
         """
         path = self.get_sandbox(agent_id)
-        common = self.common_dir
+        common = self._common_of(agent_id)
         if common is None:
             shutil.rmtree(path)
             return
@@ -265,3 +295,11 @@ class WorkspaceManager:
 
 def _same_path(a: StrPath, b: StrPath) -> bool:
     return Path(a).resolve() == Path(b).resolve()
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path`, or its closest ancestor that exists (where a repository search can start)."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path

@@ -122,7 +122,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
                             f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
     cwd = str(checkout.sandbox) if checkout else msg.cwd or os.getcwd()
-    env = child_env(d.config.session_env(msg.env), name, str(d.config.runtime_dir))
+    env = child_env(d.config.session_env(msg.env, msg.extra_env), name, str(d.config.runtime_dir))
     argv = list(msg.argv)
     if msg.agent == "claude":
         # Exact agent state from Claude Code's own hooks, and no self-update mid-session.

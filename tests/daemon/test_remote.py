@@ -136,3 +136,19 @@ def test_an_allow_list_others_can_write_is_refused(rundir: Path, tmp_path: Path,
     assert result.returncode != 0
     assert f"{target} is writable by group or others" in result.stderr
     assert "chmod go-w" in result.stderr
+
+
+def test_remote_spawn_defaults_to_the_daemons_directory_and_environment(  # type: ignore[no-untyped-def]
+        remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller's directory and variables mean nothing on another machine: a remote spawn
+    runs where the daemon runs, with its environment, plus `extra_env`."""
+    _d, keys, endpoints = remote
+    daemon_cwd = Path.cwd()  # the daemon was started from here
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PTYD_TEST_MARK", "caller-only")
+    curve = CurveKeys.load(keys / "server.key", keys / "client.key_secret")
+    show = 'echo "cwd=$(pwd) mark=${PTYD_TEST_MARK:-unset} more=${MORE:-unset} end"'
+    with Client(endpoints=endpoints, curve=curve, timeout=5) as c:
+        c.spawn(["sh", "-c", show], name="r", extra_env={"MORE": "extra"})
+        out = wait_for_output(c, "r", " end")
+    assert f"cwd={daemon_cwd} mark=unset more=extra end" in out

@@ -279,3 +279,83 @@ def test_a_worktree_made_by_hand_on_another_branch_is_not_taken_for_the_agents(
         branches.create_agent_branch("a1", "T1")
     assert branches.list_branches() == []
     assert git(project, "branch", "--list", "agent/*") == ""
+
+
+def test_seed_workspace_next_to_seed_branches_keeps_context_out_of_commits(
+    project: Path, git: GitCLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seed's two examples, run as printed in one repository: WorkspaceManager(Path("sandbox"))
+    has no repo=, yet its sandbox is the agent's worktree, so CLAUDE.md must stay out of it."""
+    monkeypatch.chdir(project)
+    claude_md_content = "# Task T001\nDesign the API.\n"
+
+    # --- the runtime seed's examples, import paths changed ----------------------------------
+    from ptyd.runtime.branches import BranchManager
+
+    branches = BranchManager(
+        repo_dir=Path("."),
+        integration_branch="integration",
+    )
+
+    # Create agent branch
+    branch_name = branches.create_agent_branch(
+        agent_id="architect-T001",
+        task_id="T001",
+    )
+    # Returns: "agent/architect-T001-T001"
+
+    from ptyd.runtime.workspace import WorkspaceManager
+
+    workspace = WorkspaceManager(Path("sandbox"))
+
+    # Create sandbox for agent
+    sandbox_path = workspace.create_sandbox("architect-T001")
+    # Returns: Path("sandbox/architect-T001")
+
+    # Get sandbox path
+    path = workspace.get_sandbox("architect-T001")
+
+    # Inject .claude.md context
+    workspace.inject_claude_md("architect-T001", claude_md_content)
+    # ----------------------------------------------------------------------------------------
+    assert branch_name == "agent/architect-T001-T001"
+    assert sandbox_path == path == Path("sandbox/architect-T001")
+    (path / "api.md").write_text("GET /tasks\n")
+    assert workspace.injected_files("architect-T001") == {"CLAUDE.md"}
+    assert workspace.uncommitted_changes("architect-T001") == ["api.md"]
+    assert git(path, "status", "--porcelain") == "?? api.md"  # git itself ignores CLAUDE.md
+
+    # Commit changes
+    branches.commit_changes(
+        agent_id="architect-T001",
+        message="Completed API design",
+    )
+
+    # Get diff from base
+    diff = branches.get_diff_from_base("architect-T001")
+    # ----------------------------------------------------------------------------------------
+    assert [f.path for f in diff.files] == ["api.md"]
+    assert "CLAUDE.md" not in git(project, "ls-tree", "-r", "--name-only", branch_name)
+
+    # Clean up
+    workspace.cleanup("architect-T001")
+    workspace.cleanup_all()
+    # ----------------------------------------------------------------------------------------
+    assert not path.exists()
+    assert "architect-T001" not in git(project, "worktree", "list")  # metadata pruned too
+
+
+def test_plain_sandboxes_inside_a_repository_stay_plain(
+    project: Path, git: GitCLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent without a branch in the surrounding repository gets a plain directory, as the
+    seed's WorkspaceManager always did: no branch is required of it."""
+    monkeypatch.chdir(project)
+    workspace = WorkspaceManager(Path("sandbox"))
+    path = workspace.create_sandbox("helper")
+    workspace.inject_claude_md("helper", "ctx\n")
+    assert (path / "CLAUDE.md").read_text() == "ctx\n"
+    assert workspace.injected_files("helper") == set()
+    assert "helper" not in git(project, "worktree", "list")
+    workspace.cleanup("helper")
+    assert not path.exists()
