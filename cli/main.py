@@ -21,7 +21,8 @@ from ptyd import __version__
 from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
 from ptyd.client._curve import generate as generate_keys
 from ptyd.client._curve import keys_dir
-from ptyd.proto import limits
+from ptyd.proto import limits, ops
+from ptyd.proto.errors import ProtocolError
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
@@ -68,7 +69,20 @@ def _json_bytes(value: Any) -> Any:
     raise TypeError(f"cannot show {type(value).__name__} as JSON")
 
 
+def _parse_signal(text: str | None) -> int | None:
+    """--signal: a name (TERM, SIGTERM) or an ASCII number; checked here so a typo is a usage
+    error (exit 2) and never some other signal (int() reads the fullwidth U+FF19 as 9)."""
+    if text is None:
+        return None
+    try:
+        return ops.parse_signal(text)
+    except ProtocolError as e:
+        raise UsageError(e.message) from None
+
+
 def _parse_size(text: str) -> tuple[int, int]:
+    if not text.isascii():  # int() reads fullwidth digits too
+        raise UsageError(f"--size wants COLSxROWS such as 120x40, not {text!r}")
     try:
         cols, rows = (int(part) for part in text.lower().split("x"))
     except ValueError:
@@ -415,7 +429,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 def cmd_kill(args: argparse.Namespace) -> int:
     with _client(args) as c:
-        c.kill(args.name, signal=args.signal, grace=args.grace)
+        c.kill(args.name, signal=_parse_signal(args.signal), grace=args.grace)
         if not args.no_wait:
             grace = limits.DEFAULT_KILL_GRACE_S if args.grace is None else args.grace
             info = c.wait(args.name, grace + 5)

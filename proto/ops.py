@@ -331,7 +331,9 @@ def parse_signal(value: Any) -> int:
         member = _signal.Signals.__members__.get(name)
         if member is not None:
             return int(member)
-        if upper.isdigit():
+        # ASCII digits only: str.isdigit() also accepts U+FF19 (fullwidth 9: int() makes it 9) and
+        # U+00B2 (superscript 2: int() raises), neither of which anyone types as a signal number.
+        if upper.isascii() and upper.isdigit() and len(upper) <= 3:
             return parse_signal(int(upper))
     raise bad_request(f"unknown signal {value!r} (use a name such as TERM, INT, HUP, or a number)",
                       param="signal")
@@ -397,6 +399,11 @@ def _spawn(p: Params) -> Spawn:
         if not _json_like(spawn.agent_settings):
             raise bad_request("spawn: 'agent_settings' must hold only JSON values (no binary)",
                               param="agent_settings")
+        hooks = spawn.agent_settings.get("hooks")
+        if hooks is not None and not (isinstance(hooks, dict)
+                                      and all(isinstance(v, list) for v in hooks.values())):
+            raise bad_request("spawn: 'agent_settings.hooks' must map event names to lists of "
+                              "hook entries, as in Claude Code's settings", param="agent_settings")
     return spawn
 
 

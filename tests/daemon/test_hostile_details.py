@@ -1,0 +1,92 @@
+"""Small hostile details a client or a program can throw at the daemon (issue 12.8): each is
+refused with a clear error or handled as documented, and never becomes `internal` or a traceback
+in the daemon's log."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+import pytest
+
+from ptyd.client import BadRequest, Client, SpawnFailed
+from tests.conftest import PYTHON, DaemonProcess, wait_for_output, wait_until
+
+
+def test_private_mode_with_thousands_of_digits_does_not_break_the_reader(
+        daemon: DaemonProcess, client: Client) -> None:
+    """int() refuses more than 4300 digits: the output reader once raised on `ESC[?999…9h`."""
+    code = ("import sys; w = sys.stdout.write; w('\\x1b[?' + '9' * 6000 + 'h'); "
+            "w('\\x1b[?' + '1' * 5000 + ';2004h'); w('after-the-digits\\n'); sys.stdout.flush(); "
+            "input()")
+    client.spawn([PYTHON, "-c", code], name="digits")
+    wait_for_output(client, "digits", "after-the-digits")
+    assert client.info("digits")["status"] == "running"
+    client.input("digits", "\r")
+    assert client.wait("digits", 10)["exited"]
+    assert "Traceback" not in daemon.log()
+
+
+def test_agent_settings_hooks_as_a_list_of_lists_is_bad_request(client: Client) -> None:
+    with pytest.raises(BadRequest, match="agent_settings"):
+        client.spawn([PYTHON, "-c", "pass"], agent="claude",
+                     agent_settings={"hooks": [["Stop", "echo"]]})
+    with pytest.raises(BadRequest, match="env"):
+        client.request("spawn", {"argv": [PYTHON, "-c", "pass"], "env": [["A", "1"]]})
+
+
+@pytest.mark.parametrize("number", ["\uff19", "\uff11\uff15", "\u00b2"])
+def test_unicode_digits_are_not_signal_numbers(client: Client, number: str) -> None:
+    client.spawn([PYTHON, "-c", "input()"], name="target")
+    with pytest.raises(BadRequest, match="unknown signal"):
+        client.signal("target", number)
+    with pytest.raises(BadRequest, match="unknown signal"):
+        client.kill("target", signal=number)
+    assert client.info("target")["status"] == "running"
+    client.kill("target", signal="KILL", grace=0)
+    client.wait("target", 10)
+
+
+def test_cli_kill_with_a_fullwidth_signal_number_is_a_usage_error(daemon: DaemonProcess,
+                                                                 client: Client) -> None:
+    client.spawn([PYTHON, "-c", "input()"], name="target")
+    result = daemon.cli("kill", "target", "--signal", "\uff19")
+    assert result.returncode == 2, result
+    assert "unknown signal" in result.stderr and result.stderr[-1] == "\n"
+    assert client.info("target")["status"] == "running"
+    assert daemon.cli("kill", "target", "--signal", "9", "--grace", "0").returncode == 0
+    assert client.info("target")["exit_signal"] == signal.SIGKILL
+
+
+def _script(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho {text}\nread line\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+
+
+def test_relative_argv0_with_a_slash_is_relative_to_cwd(client: Client, tmp_path: Path) -> None:
+    """docs/protocol.md §7.2: an argv[0] containing '/' is a path relative to `cwd`."""
+    work = tmp_path / "work"
+    _script(work / "bin" / "tool", "ran-from-cwd")
+    assert not (Path.cwd() / "bin" / "tool").exists()  # not found from the daemon's directory
+    client.spawn(["bin/tool"], name="nested", cwd=str(work))
+    wait_for_output(client, "nested", "ran-from-cwd")
+    client.spawn(["./bin/tool"], name="dotted", cwd=str(work))
+    wait_for_output(client, "dotted", "ran-from-cwd")
+
+
+def test_relative_argv0_is_not_looked_up_in_the_daemons_directory(
+        client: Client, tmp_path: Path) -> None:
+    here = Path(os.getcwd())
+    decoy = "ptyd-decoy-" + tmp_path.name
+    (tmp_path / "empty").mkdir()
+    try:
+        _script(here / decoy / "tool", "wrong-directory")
+        with pytest.raises(SpawnFailed, match="relative to the working directory"):
+            client.spawn([f"{decoy}/tool"], name="decoy", cwd=str(tmp_path / "empty"))
+    finally:
+        (here / decoy / "tool").unlink()
+        (here / decoy).rmdir()
+    wait_until(lambda: "decoy" not in {s["name"] for s in client.list()}, 5)
