@@ -165,7 +165,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     params = {"argv": command, "name": args.name, "cwd": os.path.abspath(args.cwd or os.getcwd()),
               "env": env, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
-              "idle_after": args.idle_after, "persistent": args.persistent or None}
+              "idle_after": args.idle_after, "persistent": args.persistent or None,
+              "trust": args.trust or None}
+    if args.trust and args.agent is None:
+        raise UsageError("--trust needs --agent claude (trust the folder in which agent?)")
     params.update(_agent_branch_options(args))
     with _client(args, autostart=True) as c:
         info = c.request("spawn", params, timeout=GIT_TIMEOUT_S if args.repo else None)
@@ -563,6 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", choices=["claude"], default=None,
                    help="claude: report exact agent state through Claude Code's hooks "
                    "(a generated --settings file) and disable its self-update")
+    p.add_argument("--trust", action="store_true",
+                   help="with --agent claude: trust the working directory in Claude's config "
+                   "first, as if you accepted its trust dialog")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="stop the session after this long (the daemon enforces it)")
     p.add_argument("--persistent", action="store_true",

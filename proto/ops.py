@@ -75,6 +75,9 @@ class Spawn:
     task: str | None = None
     integration: str | None = None
     sandbox_dir: str | None = None
+    trust: bool = False
+    """agent "claude": mark the working directory trusted in Claude's config before the start
+    (the person's answer to its "trust this folder" dialog)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +382,11 @@ def _spawn(p: Params) -> Spawn:
         task=p.text("task", max_bytes=256),
         integration=p.text("integration", max_bytes=256),
         sandbox_dir=_path(p, "sandbox_dir"),
+        trust=p.flag("trust"),
     )
+    if spawn.trust and spawn.agent is None:
+        raise bad_request("spawn: 'trust' needs 'agent' (trust the folder in which agent's "
+                          "config?)", param="trust")
     if spawn.repo is None:
         given = [k for k in ("task", "integration", "sandbox_dir") if getattr(spawn, k) is not None]
         if given:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
+from ..claude_config import TrustError, prepare_trust
 from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
 from ..recording import plan as recording_plan
@@ -128,6 +129,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         settings = write_settings(d.config.runtime_dir, name, msg.agent_settings)
         argv = claude_argv(argv, settings)
         env["DISABLE_AUTOUPDATER"] = "1"
+        _trust_folder(msg, name, cwd, env, msg.repo if checkout is not None else None)
     try:
         recording = recording_plan(msg.record, msg.record_input, d.config.recording)
     except OSError as e:
@@ -160,3 +162,19 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     if msg.persistent:
         d.resume_registry.remember(session, params or ops.spawn_params(msg, name))
     return session.describe()
+
+
+def _trust_folder(msg: ops.Spawn, name: str, cwd: str, env: dict[str, str],
+                  repo: str | None) -> None:
+    """Claude asks whether to trust a new folder: answer for the person when they asked
+    (`trust`), or when the folder is a checkout of a repository they already trust."""
+    try:
+        why = prepare_trust(env, cwd, msg.trust, repo)
+    except TrustError as e:
+        if msg.trust:
+            raise ProtocolError(ErrorCode.SPAWN_FAILED, f"cannot trust {cwd} in Claude's "
+                                f"config: {e}", {"argv": list(msg.argv)}) from None
+        log.warning("session=%s trust of %s not inherited from %s: %s", name, cwd, repo, e)
+        return
+    if why is not None:
+        log.info("session=%s trusted %s in Claude's config (%s)", name, cwd, why)
