@@ -115,7 +115,3 @@ class ReplyBudget:
     def release_all(self) -> None:
         for peer in list(self._queued):
             self._release(peer)
-
-    def peers_behind(self) -> int:
-        """Peers with tracked replies still queued."""
-        return len(self._queued)

@@ -89,7 +89,6 @@ def test_300_peers_that_never_read_4_mib_replies_keep_the_daemon_under_its_ceili
         assert set(codes) <= {"ok", "limit_exceeded"}, codes
     finally:
         ctx.destroy(linger=0)
-    assert client.hello()["limits"]["max_queued_reply_bytes"] == limits.MAX_QUEUED_REPLY_BYTES
 
 
 def _property(name: bytes, value: bytes) -> bytes:
@@ -154,6 +153,16 @@ def test_one_peer_gets_no_more_than_its_own_budget(daemon: DaemonProcess, client
         assert client.hello()["pid"] == daemon.proc.pid
     finally:
         peer.close()
+
+
+def test_hello_reports_the_memory_limits(client: Client) -> None:
+    reported = client.hello()["limits"]
+    assert reported["max_queued_reply_bytes"] == limits.MAX_QUEUED_REPLY_BYTES
+    assert reported["max_peer_queued_reply_bytes"] == limits.MAX_PEER_QUEUED_REPLY_BYTES
+    assert reported["min_reply_room_bytes"] == limits.MIN_REPLY_ROOM_BYTES
+    assert reported["tracked_reply_bytes"] == limits.TRACKED_REPLY_BYTES
+    assert reported["control_sndhwm"] == limits.CONTROL_SNDHWM
+    assert reported["max_peers"] == limits.MAX_PEERS
 
 
 def test_connections_past_the_cap_get_limit_exceeded(tmp_path) -> None:  # type: ignore[no-untyped-def]
