@@ -10,8 +10,12 @@ import stat
 from pathlib import Path
 
 import pytest
+import zmq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ptyd.client import BadRequest, Client, SpawnFailed
+from ptyd.proto import decode_reply, encode_request
 from tests.conftest import PYTHON, DaemonProcess, wait_for_output, wait_until
 
 
@@ -90,3 +94,48 @@ def test_relative_argv0_is_not_looked_up_in_the_daemons_directory(
         (here / decoy / "tool").unlink()
         (here / decoy).rmdir()
     wait_until(lambda: "decoy" not in {s["name"] for s in client.list()}, 5)
+
+
+# Any msgpack value, as a hostile client can send it; names that reach the handlers often.
+_scalars = (st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.floats()
+            | st.text(max_size=8) | st.binary(max_size=8)
+            | st.sampled_from(["s", "gone", "v1", "\uff19", "KILL", "CONT", "idle", "Stop"]))
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+_PARAMS = ["session", "data", "viewer", "signal", "group", "grace", "offset", "max_bytes",
+           "clamp", "stream", "since", "max", "read_only", "cols", "rows", "replay_bytes",
+           "event", "payload", "force", "client"]
+# Ops that act on sessions without starting or stopping anything outside them (no spawn, git,
+# shutdown or upgrade); `wait` is left out as it may park for its timeout.
+_OPS = ["hello", "list", "info", "input", "resize", "signal", "kill", "read", "remove",
+        "events", "attach", "detach", "redraw", "hook"]
+
+
+def test_fuzzed_requests_to_a_live_daemon_never_get_internal(daemon: DaemonProcess,
+                                                              client: Client) -> None:
+    client.spawn(["cat"], name="s")
+    raw = zmq.Context()
+    sock = raw.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(f"ipc://{daemon.dir}/ctl.sock")
+    ids = iter(range(1, 1 << 30))
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(op=st.sampled_from(_OPS),
+           params=st.dictionaries(st.sampled_from(_PARAMS), _values, max_size=5)
+           | st.fixed_dictionaries({"session": st.just("s")},
+                                   optional={k: _values for k in _PARAMS[1:]}))
+    def one(op: str, params: dict[str, object]) -> None:
+        if op == "signal" or op == "kill":  # don't stop the daemon's test process group
+            params = {**params, "group": False}
+        sock.send_multipart(encode_request(next(ids), op, params))
+        assert sock.poll(10000), f"no reply to {op} {params!r}"
+        reply = decode_reply(sock.recv_multipart())
+        assert reply.error is None or reply.error.code != "internal", (op, params, reply.error)
+
+    try:
+        one()
+    finally:
+        raw.destroy(linger=0)
+    assert client.hello()["pid"] == daemon.proc.pid
+    assert "Traceback" not in daemon.log()
