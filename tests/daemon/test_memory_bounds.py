@@ -194,3 +194,37 @@ def test_connections_past_the_cap_get_limit_exceeded(tmp_path) -> None:  # type:
         assert gate.admit(b"peer4") is None
     finally:
         ctx.destroy(linger=0)
+
+
+def test_a_daemon_with_too_many_connections_refuses_new_ones_and_serves_known_ones(
+        daemon: DaemonProcess, client: Client) -> None:
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    ctx.set(zmq.MAX_SOCKETS, limits.MAX_PEERS + 64)  # the default is 1023 sockets
+    try:
+        others = []
+        for _ in range(limits.MAX_PEERS):  # with `client`, one over the cap
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.IMMEDIATE, 1)  # POLLOUT only once connected
+            sock.connect(f"ipc://{daemon.dir}/ctl.sock")
+            others.append(sock)
+        wait_until(lambda: all(s.getsockopt(zmq.EVENTS) & zmq.POLLOUT for s in others), 30,
+                   0.05, "every connection to be made")
+        late = others[-1]
+        late.send_multipart(encode_request(1, "hello", {}))
+        assert late.poll(20000)
+        refused = decode_reply(late.recv_multipart()).error
+        assert refused is not None and refused.code == "limit_exceeded"
+        assert refused.data is not None and refused.data["limit"] == "max_peers"
+        assert refused.data["connections"] > limits.MAX_PEERS
+        assert client.hello()["pid"] == daemon.proc.pid  # a known client goes on
+        for sock in others[: limits.MAX_PEERS // 2]:
+            sock.close()
+        # Once connections have gone, the late one is answered.
+        def answered() -> bool:
+            late.send_multipart(encode_request(2, "hello", {}))
+            assert late.poll(20000)
+            return decode_reply(late.recv_multipart()).error is None
+        wait_until(answered, 20, 0.05, "the late connection to be answered")
+    finally:
+        ctx.destroy(linger=0)
