@@ -52,6 +52,12 @@ THREAD_FEED_BYTES = 8 << 10
 
 _SPECIAL_RE = re.compile(rb"\x1b\[(?:\?(1049|1047|47)([hl])|[<>=][0-?]*[ -/]*[@-~])")
 _CLEAR_RE = re.compile(rb"\x1b\[[23]J|\x1bc")
+_LONG_NUMBER_RE = re.compile(rb"[0-9]{6,}")
+_CSI_PARAMS_RE = re.compile(rb"\x1b\[[0-?]{6,}")
+
+
+def _clamp_numbers(match: re.Match[bytes]) -> bytes:
+    return _LONG_NUMBER_RE.sub(b"99999", match.group())
 
 
 class _Feeder:
@@ -70,6 +76,9 @@ class _Feeder:
             data, self._carry = self._carry + data, b""
         if b"\x1b" in data:
             data, self._carry = split_unfinished(data)
+            if _LONG_NUMBER_RE.search(data):
+                # pyte does int() on a CSI parameter: thousands of digits raise ValueError.
+                data = _CSI_PARAMS_RE.sub(_clamp_numbers, data)
         pos = 0
         for special in _SPECIAL_RE.finditer(data):
             self._stream().feed(data[pos:special.start()])

@@ -48,3 +48,13 @@ def test_client_text_cooking_survives_huge_csi_counts() -> None:
     text = "".join(cooker.feed(data))
     assert "d" in text + "".join(cooker.flush())
     assert strip_ansi(data).startswith("a")
+
+
+def test_client_screen_emulator_survives_huge_csi_numbers() -> None:
+    """pyte (the client's screen()) runs int() on CSI parameters: thousands of digits must not
+    reach it."""
+    from ptyd.client._screen import _Feeder
+
+    feeder = _Feeder(40, 5)
+    feeder.feed(b"top\r\n\x1b[" + b"9" * 5000 + b"Abelow\x1b[1;" + b"3" * 5000 + b"Hx")
+    assert any("below" in line for line in feeder.lines())
