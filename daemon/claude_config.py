@@ -80,7 +80,8 @@ def _read(path: Path) -> tuple[dict[str, Any] | None, os.stat_result | None]:
 
 
 def is_trusted(env: Mapping[str, str], directory: str) -> bool:
-    """Whether the user trusts `directory` in Claude (for the program's environment)."""
+    """Whether the user trusts `directory` in Claude (for the program's environment): it, or a
+    folder above it, is trusted, as Claude itself decides (2.1.197 walks up the parents)."""
     path = config_path(env)
     if path is None:
         return False
@@ -89,8 +90,17 @@ def is_trusted(env: Mapping[str, str], directory: str) -> bool:
     except TrustError:
         return False
     projects = (config or {}).get("projects")
-    entry = projects.get(project_key(directory)) if isinstance(projects, dict) else None
-    return isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True
+    if not isinstance(projects, dict):
+        return False
+    folder = project_key(directory)
+    while True:
+        entry = projects.get(folder)
+        if isinstance(entry, dict) and entry.get("hasTrustDialogAccepted") is True:
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
 
 
 def trust(env: Mapping[str, str], directory: str) -> bool:

@@ -114,6 +114,22 @@ def test_a_checkout_of_a_trusted_repository_inherits_the_trust(
     assert {k: v for k, v in _config(home).items() if k != "projects"} == OTHER_KEYS
 
 
+def test_a_repository_trusted_through_a_folder_above_it_passes_the_trust_on(
+        client: Client, tmp_path: Path) -> None:
+    """Claude trusts a folder whose parent is trusted: so does ptyd, for the repository."""
+    claude = fake_claude_command(tmp_path / "bin")
+    (tmp_path / "src").mkdir()
+    repo = _git_repo(tmp_path / "src" / "repo")
+    home = _home(tmp_path, trusted=[tmp_path / "src"])
+    sandboxes = tmp_path / "elsewhere"  # checkouts outside the trusted folder
+    info = client.request("spawn", {"argv": [str(claude)], "name": "a1", "repo": str(repo),
+                                    "task": "T1", "env": _env(home), "agent": "claude",
+                                    "sandbox_dir": str(sandboxes)})
+    assert Path(info["cwd"]).parent == sandboxes
+    _starts_without_dialog(client, "a1")
+    assert _trusted(home, Path(info["cwd"])) and not _trusted(home, repo)
+
+
 def test_a_checkout_of_an_untrusted_repository_gets_no_entry(
         client: Client, tmp_path: Path) -> None:
     claude = fake_claude_command(tmp_path / "bin")
