@@ -4,7 +4,6 @@ in the daemon's log."""
 
 from __future__ import annotations
 
-import os
 import signal
 import stat
 from pathlib import Path
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from ptyd.client import BadRequest, Client, SpawnFailed
 from ptyd.proto import decode_reply, encode_request
-from tests.conftest import PYTHON, DaemonProcess, wait_for_output, wait_until
+from tests.conftest import PYTHON, DaemonProcess, start_daemon, stop_daemon, wait_for_output
 
 
 def test_private_mode_with_thousands_of_digits_does_not_break_the_reader(
@@ -82,18 +81,19 @@ def test_relative_argv0_with_a_slash_is_relative_to_cwd(client: Client, tmp_path
 
 
 def test_relative_argv0_is_not_looked_up_in_the_daemons_directory(
-        client: Client, tmp_path: Path) -> None:
-    here = Path(os.getcwd())
-    decoy = "ptyd-decoy-" + tmp_path.name
-    (tmp_path / "empty").mkdir()
+        rundir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    daemon_cwd, session_cwd = tmp_path / "daemon-cwd", tmp_path / "empty"
+    session_cwd.mkdir()
+    _script(daemon_cwd / "bin" / "tool", "wrong-directory")
+    monkeypatch.chdir(daemon_cwd)  # the daemon started below inherits it
+    daemon = start_daemon(rundir)
     try:
-        _script(here / decoy / "tool", "wrong-directory")
-        with pytest.raises(SpawnFailed, match="relative to the working directory"):
-            client.spawn([f"{decoy}/tool"], name="decoy", cwd=str(tmp_path / "empty"))
+        with daemon.client() as client:
+            with pytest.raises(SpawnFailed, match="relative to the working directory"):
+                client.spawn(["bin/tool"], name="decoy", cwd=str(session_cwd))
+            assert client.list() == []
     finally:
-        (here / decoy / "tool").unlink()
-        (here / decoy).rmdir()
-    wait_until(lambda: "decoy" not in {s["name"] for s in client.list()}, 5)
+        assert stop_daemon(daemon) == 0
 
 
 # Any msgpack value, as a hostile client can send it; names that reach the handlers often.
