@@ -4,8 +4,11 @@ daemon serves everyone else meanwhile."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import struct
+import subprocess
 
 import zmq
 
@@ -228,3 +231,45 @@ def test_a_daemon_with_too_many_connections_refuses_new_ones_and_serves_known_on
         wait_until(answered, 20, 0.05, "the late connection to be answered")
     finally:
         ctx.destroy(linger=0)
+
+
+_STALLED_SUBSCRIBERS = """
+import sys, zmq
+ctx = zmq.Context()
+ctx.set(zmq.MAX_SOCKETS, 1000)
+socks = []
+for _ in range(300):
+    s = ctx.socket(zmq.SUB)
+    s.setsockopt(zmq.RCVHWM, 1)
+    s.setsockopt(zmq.RCVBUF, 4096)
+    s.connect(sys.argv[1])
+    s.setsockopt(zmq.SUBSCRIBE, b"")
+    socks.append(s)
+for s in socks:  # each is subscribed once it got something (a heartbeat)
+    s.recv_multipart()
+print("subscribed", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_300_subscribers_that_never_read_hold_only_the_publish_queues(
+        daemon: DaemonProcess, client: Client) -> None:
+    """A process whose 300 SUB sockets stop reading (it is stopped): each keeps at most
+    `publish_hwm` messages queued in the daemon, and messages are shared between them."""
+    pid = daemon.proc.pid
+    stalled = subprocess.Popen([PYTHON, "-c", _STALLED_SUBSCRIBERS,
+                                f"ipc://{daemon.dir}/pub.sock"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert stalled.stdout is not None and stalled.stdout.readline() == b"subscribed\n"
+        os.kill(stalled.pid, signal.SIGSTOP)  # its ZeroMQ stops reading too
+        total = 100 * MiB
+        client.spawn(["sh", "-c", f"head -c {total} /dev/zero | tr '\\0' x; exec sleep 60"],
+                     name="gen", scrollback_bytes=4 * MiB)
+        wait_until(lambda: client.info("gen")["end"] >= total, 60, 0.1, "100 MiB of output")
+        peak = _status_mb(pid, "VmHWM")
+        assert peak < RSS_CEILING_MB, f"daemon peaked at {peak} MB"
+        assert client.hello()["pid"] == pid
+    finally:
+        stalled.kill()
+        stalled.wait()
