@@ -22,7 +22,8 @@ from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession
 from ptyd.client._caller import spawn_context
 from ptyd.client._curve import generate as generate_keys
 from ptyd.client._curve import keys_dir
-from ptyd.proto import limits
+from ptyd.proto import limits, ops
+from ptyd.proto.errors import ProtocolError
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
@@ -69,7 +70,20 @@ def _json_bytes(value: Any) -> Any:
     raise TypeError(f"cannot show {type(value).__name__} as JSON")
 
 
+def _parse_signal(text: str | None) -> int | None:
+    """--signal: a name (TERM, SIGTERM) or an ASCII number; checked here so a typo is a usage
+    error (exit 2) and never some other signal (int() reads the fullwidth U+FF19 as 9)."""
+    if text is None:
+        return None
+    try:
+        return ops.parse_signal(text)
+    except ProtocolError as e:
+        raise UsageError(e.message) from None
+
+
 def _parse_size(text: str) -> tuple[int, int]:
+    if not text.isascii():  # int() reads fullwidth digits too
+        raise UsageError(f"--size wants COLSxROWS such as 120x40, not {text!r}")
     try:
         cols, rows = (int(part) for part in text.lower().split("x"))
     except ValueError:
@@ -153,7 +167,10 @@ def cmd_new(args: argparse.Namespace) -> int:
     params = {"argv": command, "name": args.name, **caller, "record": args.record,
               "record_input": args.record_input, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
-              "idle_after": args.idle_after, "persistent": args.persistent or None}
+              "idle_after": args.idle_after, "persistent": args.persistent or None,
+              "trust": args.trust or None}
+    if args.trust and args.agent is None:
+        raise UsageError("--trust needs --agent claude (trust the folder in which agent?)")
     params.update(_agent_branch_options(args))
     with _client(args, autostart=True) as c:
         info = c.request("spawn", params, timeout=GIT_TIMEOUT_S if args.repo else None)
@@ -417,7 +434,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 def cmd_kill(args: argparse.Namespace) -> int:
     with _client(args) as c:
-        c.kill(args.name, signal=args.signal, grace=args.grace)
+        c.kill(args.name, signal=_parse_signal(args.signal), grace=args.grace)
         if not args.no_wait:
             grace = limits.DEFAULT_KILL_GRACE_S if args.grace is None else args.grace
             info = c.wait(args.name, grace + 5)
@@ -563,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agent", choices=["claude"], default=None,
                    help="claude: report exact agent state through Claude Code's hooks "
                    "(a generated --settings file) and disable its self-update")
+    p.add_argument("--trust", action="store_true",
+                   help="with --agent claude: trust the working directory in Claude's config "
+                   "first, as if you accepted its trust dialog")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="stop the session after this long (the daemon enforces it)")
     p.add_argument("--persistent", action="store_true",

@@ -315,7 +315,7 @@ class AsyncClient:
                     stderr: str | None = None,
                     extra_env: Mapping[str, str] | None = None,
                     record: str | None = None, record_input: bool | None = None,
-                    ) -> AsyncSession:
+                    trust: bool | None = None) -> AsyncSession:
         """Start `argv` under a new PTY; returns a handle on the session, which is also its
         info (a dict).
 
@@ -334,7 +334,9 @@ class AsyncClient:
         `read(..., stream='stderr')`, instead of sharing the terminal. `record='asciicast'`
         (plays with `asciinema play`) or `'log'` (raw bytes): the daemon writes a recording of
         the session, read with `ptyd logs NAME` even after `ptyd rm`; `record_input=True` also
-        records typed input (asciicast); default: the daemon's configuration.
+        records typed input (asciicast); default: the daemon's configuration. `trust=True` (with
+        `agent='claude'`): the daemon marks the working directory trusted in Claude's config
+        (the session's HOME) first, which answers Claude's "trust this folder" dialog.
         """
         info = await self.request("spawn", {
             "argv": list(argv), "name": name,
@@ -342,7 +344,7 @@ class AsyncClient:
             "record": record, "record_input": record_input, "cols": cols,
             "rows": rows, "scrollback_bytes": scrollback_bytes, "size_policy": size_policy,
             "agent": agent, "agent_settings": agent_settings, "idle_after": idle_after,
-            "timeout": timeout, "stderr": stderr})
+            "timeout": timeout, "stderr": stderr, "trust": trust or None})
         return self._handle(info, int(info.get("base", 0)))
 
     async def session(self, name: str, *, start: int | None = None) -> AsyncSession:

@@ -18,10 +18,10 @@ under 1 MB/s on scrolling text), so it is never fed more than a bounded tail:
   "u", ESC[>4;2m (modifyOtherKeys) turns on underline. CSI sequences with a private '<', '>' or
   '=' prefix are dropped before pyte sees them; none of them draws anything.
 - pyte raises on others, which would end its parser for good: a '?' private sequence whose
-  handler takes no `private` flag (vim's ESC[?4m reaches select_graphic_rendition), and a
-  parameter too long for int() (ESC[? and thousands of digits). Those are dropped too (only
-  ?-modes h/l and selective erases J/K reach pyte), as are device control strings (DCS, such
-  as XTGETTCAP queries), which pyte prints as text. Should pyte raise on anything else, that
+  handler takes no `private` flag (vim's ESC[?4m reaches select_graphic_rendition) is dropped
+  (only ?-modes h/l and selective erases J/K reach pyte), and a parameter too long for int()
+  (ESC[? and thousands of digits) is clamped. Device control strings (DCS, such as XTGETTCAP
+  queries), which pyte prints as text, are dropped too. Should pyte raise on anything else, that
   sequence is lost, not the emulator.
 """
 
@@ -58,10 +58,15 @@ THREAD_FEED_BYTES = 8 << 10
 
 _SPECIAL_RE = re.compile(rb"\x1b(?:\[(?:\?(1049|1047|47)([hl])"  # alternate screen switches
                          rb"|[<>=][0-?]*[ -/]*[@-~]"  # private <, >, = sequences
-                         rb"|\?[0-?]*[ -/]*[@-IL-gi-km-~]"  # ? sequences but h l J K
-                         rb"|[0-?]{64,}[ -/]*[@-~])"  # absurdly long parameters
+                         rb"|\?[0-?]*[ -/]*[@-IL-gi-km-~])"  # ? sequences but h l J K
                          rb"|[PX^_][^\x1b]*\x1b\\)")  # DCS, SOS, PM, APC strings (pyte prints them)
 _CLEAR_RE = re.compile(rb"\x1b\[[23]J|\x1bc")
+_LONG_NUMBER_RE = re.compile(rb"[0-9]{6,}")
+_CSI_PARAMS_RE = re.compile(rb"\x1b\[[0-?]{6,}")
+
+
+def _clamp_numbers(match: re.Match[bytes]) -> bytes:
+    return _LONG_NUMBER_RE.sub(b"99999", match.group())
 
 
 class _Feeder:
@@ -80,6 +85,9 @@ class _Feeder:
             data, self._carry = self._carry + data, b""
         if b"\x1b" in data:
             data, self._carry = split_unfinished(data)
+            if _LONG_NUMBER_RE.search(data):
+                # pyte does int() on a CSI parameter: thousands of digits raise ValueError.
+                data = _CSI_PARAMS_RE.sub(_clamp_numbers, data)
         pos = 0
         for special in _SPECIAL_RE.finditer(data):
             self._feed_active(data[pos:special.start()])

@@ -59,9 +59,16 @@ def split_unfinished(data: bytes) -> tuple[bytes, bytes]:
     return data[:found.start()], data[found.start():]
 
 
+MAX_PARAM = 10_000
+"""A CSI count is clamped here: no terminal is larger, and `ESC[99999999B` must not make a
+hundred million rows (nor thousands of digits make int() raise)."""
+
+
 def _first_param(params: bytes, default: int = 1) -> int:
     head = params.split(b";", 1)[0]
-    return int(head) if head.isdigit() else default
+    if not head.isdigit():
+        return default
+    return MAX_PARAM if len(head) > 5 else min(int(head), MAX_PARAM)
 
 
 def _replace_sequence(match: re.Match[bytes]) -> bytes:
@@ -276,5 +283,5 @@ class LineCooker:
             self._commit_all(lines)
             if final != "d":
                 parts = params.split(";")
-                self._col = max(0, int(parts[1]) - 1) if len(parts) > 1 and parts[1].isdigit() \
+                self._col = max(0, _first_param(parts[1].encode(), 1) - 1) if len(parts) > 1 \
                     else 0

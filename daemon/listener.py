@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import zmq
 import zmq.asyncio
 
+from ptyd.proto.limits import CONTROL_SNDHWM
+
 
 @dataclass(eq=False)
 class Listener:
@@ -38,6 +40,9 @@ def control_socket(ctx: zmq.asyncio.Context, max_message_bytes: int) -> zmq.asyn
     # being dropped silently or blocking: the daemon logs them and goes on.
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
     sock.setsockopt(zmq.LINGER, 0)
+    # Replies queued per connection, in messages: with the byte budget of large replies
+    # (replybudget.py) this bounds what a client that never reads can make us hold.
+    sock.setsockopt(zmq.SNDHWM, CONTROL_SNDHWM)
     return sock
 
 

@@ -26,7 +26,7 @@ import zmq.asyncio
 
 from ptyd.proto import envelope, ops, pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
-from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES
+from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES, MAX_PEERS
 from ptyd.proto.paths import Endpoints
 
 from . import handover, persist, remote, resume, systemd, upgrade
@@ -37,7 +37,9 @@ from .eventlog import EventLog
 from .lifecycle import SessionLifecycle, exit_fields
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
+from .peers import PeerGate
 from .recording import Recordings
+from .replybudget import ReplyBudget
 from .rundir import DaemonLock, ensure_private_dir, remove_stale_sockets
 from .session import EOF_AFTER_EXIT_S, Session
 from .version import installed_version
@@ -77,6 +79,9 @@ class Daemon(SessionLifecycle, Viewing):
         self._listeners: list[Listener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._heartbeat_timer: asyncio.TimerHandle | None = None
+        self.reply_budget = ReplyBudget()
+        """Bytes of replies queued for clients that do not read them (bounded memory)."""
+        self.peer_gates: dict[str, PeerGate] = {}
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -386,6 +391,12 @@ class Daemon(SessionLifecycle, Viewing):
         that its state changed (edge-triggered), so each wakeup drains until EAGAIN, and after
         we send on a socket (which can consume the edge) we look at ZMQ_EVENTS ourselves."""
         assert self._loop is not None
+        assert listener.control_send is not None
+        assert self._ctx is not None
+        gate = PeerGate(self._ctx, listener.control_send, listener.name, MAX_PEERS)
+        self.peer_gates[listener.name] = gate
+        listener.fds.append(gate.fd())
+        self._loop.add_reader(gate.fd(), gate.drain)
         for sock, drain in ((listener.control_send, self._drain_control),
                             (listener.publish_send, self._drain_subscriptions)):
             assert sock is not None
@@ -420,6 +431,9 @@ class Daemon(SessionLifecycle, Viewing):
         try:
             request = envelope.decode_request(rest)
             msgid = request.id
+            refused = self.peer_gates[listener.name].admit(peer)
+            if refused is not None:
+                raise refused
             message = ops.decode(request.op, request.params)
             if self.stopping and request.op not in ("hello", "list", "info", "read", "events"):
                 raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
@@ -459,8 +473,12 @@ class Daemon(SessionLifecycle, Viewing):
         if sock is None:
             return  # shutting down: the sockets are closed
         frames = route + envelope.encode_reply(msgid, result, error)
+        refused = self.reply_budget.refusal(route[0], len(frames[-1]))
+        if refused is not None:  # the client is not reading: don't hold more for it
+            log.warning("peer=%s reply id=%s refused: %s", route[0].hex(), msgid, refused.message)
+            frames = route + envelope.encode_reply(msgid, None, refused)
         try:
-            sock.send_multipart(frames, flags=zmq.NOBLOCK)
+            self.reply_budget.send(sock, route[0], frames)
             self._recheck(sock, self._drain_control, listener)
         except zmq.Again:
             log.warning("peer=%s is not reading its replies: dropped reply id=%s",

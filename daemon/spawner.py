@@ -85,9 +85,12 @@ def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
     if os.sep not in program and shutil.which(program, path=env.get("PATH", os.defpath)) is None:
         raise SpawnError(f"program {program!r} not found in PATH")
     if os.sep in program:
-        path = program if os.path.isabs(program) else os.path.join(cwd, program)
-        if not os.path.isfile(path) or not os.access(path, os.X_OK):
-            raise SpawnError(f"program {program!r} does not exist or is not executable")
+        # A path, relative to the session's cwd (as execvp after chdir would take it). pexpect
+        # would look it up relative to the daemon's own directory, so it gets the joined path.
+        program = program if os.path.isabs(program) else os.path.join(cwd, program)
+        if not os.path.isfile(program) or not os.access(program, os.X_OK):
+            raise SpawnError(f"program {argv[0]!r} does not exist or is not executable "
+                             f"(a path with '/' is relative to the working directory {cwd!r})")
     err_read, err_write = os.pipe() if stderr_pipe else (-1, -1)
     try:
         child = _PexpectSpawn(program, argv[1:], cwd=cwd, env=env, dimensions=(rows, cols),

@@ -21,6 +21,9 @@ _PRIVATE_MODE = re.compile(rb"\x1b\[\?([0-9;]*)([hl])")
 _CLEAR = re.compile(rb"\x1b\[2J|\x1bc")
 _TITLE = re.compile(rb"\x1b\][02];([^\x07\x1b]*)(?:\x07|\x1b\\)")
 _KEYPAD = re.compile(rb"\x1b[=>]")
+MAX_MODE_DIGITS = 5
+"""DEC private modes are small numbers; a longer parameter is garbage, and int() of thousands of
+digits raises ValueError (CPython's int max_str_digits), which must not reach the reader."""
 CARRY_BYTES = 256
 """An escape sequence split across two reads is parsed once the rest arrives."""
 
@@ -50,7 +53,7 @@ class TermState:
         for match in _PRIVATE_MODE.finditer(data):
             on = match.group(2) == b"h"
             for part in match.group(1).split(b";"):
-                if part.isdigit():
+                if part.isdigit() and len(part) <= MAX_MODE_DIGITS:
                     self._set_mode(int(part), on, offset + match.start())
         for match in _CLEAR.finditer(data):
             self.last_clear = offset + match.start()

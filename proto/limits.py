@@ -56,3 +56,25 @@ MAX_SESSIONS = 1024
 
 MAX_PENDING_WAITS = 10_000
 """Default cap on `wait` requests parked at once, over all clients."""
+
+MAX_QUEUED_REPLY_BYTES = 128 << 20
+"""Bytes of large replies the daemon holds for clients that do not read them, all together; a
+reply past it is `limit_exceeded` (a `read` is shortened first)."""
+
+MAX_PEER_QUEUED_REPLY_BYTES = 64 << 20
+"""The same, for one client connection."""
+
+MIN_REPLY_ROOM_BYTES = 32 << 10
+"""A connection with no reply queued may always be sent this much, so that readers go on while
+stalled clients hold the total."""
+
+TRACKED_REPLY_BYTES = 4 << 10
+"""Replies this large or larger are counted until they leave; smaller ones are bounded by the
+control socket's send high-water mark (messages per connection)."""
+
+CONTROL_SNDHWM = 1000
+"""Replies queued per connection (ZeroMQ's default), small ones included."""
+
+MAX_PEERS = 1024
+"""Connections to one control socket; a request from a further one gets `limit_exceeded`
+(ZeroMQ cannot refuse the connection itself)."""

@@ -78,6 +78,9 @@ class Spawn:
     extra_env: dict[str, str] | None = None
     """Added over `env` (or over the daemon's environment without `env`): what a remote client
     sends, since the caller's own environment means nothing on another machine."""
+    trust: bool = False
+    """agent "claude": mark the working directory trusted in Claude's config before the start
+    (the person's answer to its "trust this folder" dialog)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +337,9 @@ def parse_signal(value: Any) -> int:
         member = _signal.Signals.__members__.get(name)
         if member is not None:
             return int(member)
-        if upper.isdigit():
+        # ASCII digits only: str.isdigit() also accepts U+FF19 (fullwidth 9: int() makes it 9) and
+        # U+00B2 (superscript 2: int() raises), neither of which anyone types as a signal number.
+        if upper.isascii() and upper.isdigit() and len(upper) <= 3:
             return parse_signal(int(upper))
     raise bad_request(f"unknown signal {value!r} (use a name such as TERM, INT, HUP, or a number)",
                       param="signal")
@@ -381,7 +386,11 @@ def _spawn(p: Params) -> Spawn:
         integration=p.text("integration", max_bytes=256),
         sandbox_dir=_path(p, "sandbox_dir"),
         extra_env=p.text_map("extra_env", max_items=MAX_ENV_ITEMS),
+        trust=p.flag("trust"),
     )
+    if spawn.trust and spawn.agent is None:
+        raise bad_request("spawn: 'trust' needs 'agent' (trust the folder in which agent's "
+                          "config?)", param="trust")
     if spawn.repo is None:
         given = [k for k in ("task", "integration", "sandbox_dir") if getattr(spawn, k) is not None]
         if given:
@@ -401,6 +410,11 @@ def _spawn(p: Params) -> Spawn:
         if not _json_like(spawn.agent_settings):
             raise bad_request("spawn: 'agent_settings' must hold only JSON values (no binary)",
                               param="agent_settings")
+        hooks = spawn.agent_settings.get("hooks")
+        if hooks is not None and not (isinstance(hooks, dict)
+                                      and all(isinstance(v, list) for v in hooks.values())):
+            raise bad_request("spawn: 'agent_settings.hooks' must map event names to lists of "
+                              "hook entries, as in Claude Code's settings", param="agent_settings")
     return spawn
 
 

@@ -51,5 +51,11 @@ def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
             "max_wait_s": limits.MAX_WAIT_S,
             "max_frame_bytes": limits.MAX_FRAME_BYTES,
             "heartbeat_interval_s": config.heartbeat_interval_s,
+            "max_queued_reply_bytes": d.reply_budget.max_total_bytes,
+            "max_peer_queued_reply_bytes": d.reply_budget.max_peer_bytes,
+            "min_reply_room_bytes": d.reply_budget.min_room_bytes,
+            "tracked_reply_bytes": limits.TRACKED_REPLY_BYTES,
+            "control_sndhwm": limits.CONTROL_SNDHWM,
+            "max_peers": limits.MAX_PEERS,
         },
     }

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
+from ..replybudget import REPLY_OVERHEAD_BYTES
+
 if TYPE_CHECKING:
     from ..server import Daemon
 
@@ -28,7 +30,11 @@ def handle(d: Daemon, msg: ops.Read, peer: bytes) -> dict[str, Any]:
                                 {"base": ring.base, "end": ring.end, "epoch": session.epoch})
         offset = ring.base
     offset = min(offset, ring.end)
-    data = ring.read(offset, msg.max_bytes or limits.DEFAULT_READ_BYTES)
+    want = msg.max_bytes or limits.DEFAULT_READ_BYTES
+    room = d.reply_budget.room(peer) - REPLY_OVERHEAD_BYTES
+    if room <= 0:  # this client has not read what it was sent: nothing more until it does
+        raise d.reply_budget.exceeded(peer, want)
+    data = ring.read(offset, min(want, room))  # a shorter slice is a valid answer
     return {
         "session": session.name,
         "epoch": session.epoch,
