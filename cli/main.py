@@ -151,7 +151,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     params = {"argv": command, "name": args.name, "cwd": os.path.abspath(args.cwd or os.getcwd()),
               "env": env, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
-              "idle_after": args.idle_after, "persistent": args.persistent or None}
+              "idle_after": args.idle_after, "persistent": args.persistent or None,
+              "keep_processes": args.keep_processes or None}
     params.update(_agent_branch_options(args))
     with _client(args, autostart=True) as c:
         info = c.request("spawn", params, timeout=GIT_TIMEOUT_S if args.repo else None)
@@ -551,6 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(a generated --settings file) and disable its self-update")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="stop the session after this long (the daemon enforces it)")
+    p.add_argument("--keep-processes", action="store_true",
+                   help="when the program exits by itself, keep the processes it left running "
+                   "(default: they are ended too; ptyd kill/rm end them)")
     p.add_argument("--persistent", action="store_true",
                    help="relaunch it when the daemon starts after a reboot (claude agents "
                    "with --resume, so the conversation continues)")
@@ -638,9 +642,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="STATE[,STATE]",
                    help="idle, waiting, working, starting or exited")
 
-    p = verb("kill", cmd_kill, "end a session: SIGTERM to its processes, SIGKILL after a grace")
+    p = verb("kill", cmd_kill, "end a session and every process it started: SIGHUP (what a "
+             "closing terminal sends; an interactive shell ignores SIGTERM), then SIGTERM, then "
+             "SIGKILL to whatever is left after a grace")
     p.add_argument("name")
-    p.add_argument("-s", "--signal", help="signal to send first (default TERM)")
+    p.add_argument("-s", "--signal", help="send this signal instead of SIGHUP+SIGTERM (then "
+                   "SIGKILL after the grace all the same)")
     p.add_argument("--grace", type=float, metavar="SECONDS", help="before SIGKILL (default 5)")
     p.add_argument("--no-wait", action="store_true", help="return without waiting for the exit")
 

@@ -294,7 +294,8 @@ class AsyncClient:
                     size_policy: str | None = None, agent: str | None = None,
                     agent_settings: dict[str, Any] | None = None,
                     idle_after: float | None = None, timeout: float | None = None,
-                    stderr: str | None = None) -> AsyncSession:
+                    stderr: str | None = None, keep_processes: bool | None = None
+                    ) -> AsyncSession:
         """Start `argv` under a new PTY; returns a handle on the session, which is also its
         info (a dict). `env`, when given, is the whole environment (ptyd only scrubs
         multiplexer variables and sets TERM).
@@ -305,13 +306,15 @@ class AsyncClient:
         after which the state is `idle` (default 2). `timeout`: the daemon stops the session
         after that many seconds (SIGTERM, SIGKILL after the kill grace; stop_reason
         'timeout'). `stderr='pipe'`: the program's stderr gets its own pipe, read with
-        `read(..., stream='stderr')`, instead of sharing the terminal.
+        `read(..., stream='stderr')`, instead of sharing the terminal. `keep_processes`:
+        processes the program leaves behind when it exits by itself keep running (by default
+        they are ended with it).
         """
         info = await self.request("spawn", {
             "argv": list(argv), "name": name, "cwd": cwd, "env": env, "cols": cols,
             "rows": rows, "scrollback_bytes": scrollback_bytes, "size_policy": size_policy,
             "agent": agent, "agent_settings": agent_settings, "idle_after": idle_after,
-            "timeout": timeout, "stderr": stderr})
+            "timeout": timeout, "stderr": stderr, "keep_processes": keep_processes})
         return self._handle(info, int(info.get("base", 0)))
 
     async def session(self, name: str, *, start: int | None = None) -> AsyncSession:

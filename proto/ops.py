@@ -75,6 +75,9 @@ class Spawn:
     task: str | None = None
     integration: str | None = None
     sandbox_dir: str | None = None
+    keep_processes: bool = False
+    """Processes the program leaves behind when it exits by itself keep running (by default
+    they are ended, as systemd does for a service)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,9 @@ class Kill:
     session: str
     signal: int = _signal.SIGTERM
     grace: float = DEFAULT_KILL_GRACE_S
+    hangup_first: bool = False
+    """No signal was asked for: SIGHUP first (a closing terminal; an interactive shell ignores
+    SIGTERM), then SIGTERM."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +383,7 @@ def _spawn(p: Params) -> Spawn:
         task=p.text("task", max_bytes=256),
         integration=p.text("integration", max_bytes=256),
         sandbox_dir=_path(p, "sandbox_dir"),
+        keep_processes=p.flag("keep_processes"),
     )
     if spawn.repo is None:
         given = [k for k in ("task", "integration", "sandbox_dir") if getattr(spawn, k) is not None]
@@ -449,7 +456,7 @@ def _kill(p: Params) -> Kill:
     sig = p.raw("signal", False)
     grace = p.number("grace", lo=0, hi=MAX_WAIT_S)
     return Kill(session, _signal.SIGTERM if sig is None else parse_signal(sig),
-                DEFAULT_KILL_GRACE_S if grace is None else grace)
+                DEFAULT_KILL_GRACE_S if grace is None else grace, hangup_first=sig is None)
 
 
 def _read(p: Params) -> Read:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -121,7 +122,8 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
                             f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
     cwd = str(checkout.sandbox) if checkout else msg.cwd or os.getcwd()
-    env = child_env(d.config.session_env(msg.env), name, str(d.config.runtime_dir))
+    epoch = secrets.randbits(63)
+    env = child_env(d.config.session_env(msg.env), name, str(d.config.runtime_dir), epoch)
     argv = list(msg.argv)
     if msg.agent == "claude":
         # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
@@ -132,18 +134,23 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         recording = recording_plan(msg.record, msg.record_input, d.config.recording)
     except OSError as e:
         raise ProtocolError(ErrorCode.SPAWN_FAILED, f"cannot record the session: {e}") from None
+    cgroup = d.containment.new_cgroup(epoch)
     try:
-        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe")
+        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe",
+                      cgroup=cgroup)
     except SpawnError as e:
+        d.containment.release(cgroup)
         log.info("session=%s spawn failed: %s", name, e)
         raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
-    session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid,
+    session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid, epoch=epoch,
                       master_fd=child.master_fd, cols=cols, rows=rows, env=env,
                       scrollback=Scrollback(ring_bytes), size_policy=msg.size_policy,
                       agent=msg.agent, stderr_mode=msg.stderr, stderr_fd=child.stderr_fd,
                       stderr_ring=Scrollback(ring_bytes) if msg.stderr == "pipe" else None)
     if msg.idle_after is not None:
         session.idle_after = msg.idle_after
+    session.cgroup = d.containment.confirm(cgroup, child.pid)
+    session.keep_processes = msg.keep_processes
     if checkout is not None:
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION
