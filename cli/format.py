@@ -7,7 +7,6 @@ import signal
 import time
 from typing import Any
 
-
 STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown"}
 
 

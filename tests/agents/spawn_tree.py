@@ -1,7 +1,8 @@
 """An agent that leaves processes behind, the ways real ones do: a `setsid` daemon, a `nohup`
 job, a background grandchild, and a double-forked daemon that ignores SIGTERM and SIGHUP (only
 SIGKILL ends it). Writes their pids, one a line, to PIDS_FILE, prints READY, then stays (or,
-with `exit`, exits 0 at once: everything it started is left behind).
+with `exit`, exits 0 when a line is typed: everything it started is left behind, but for
+what the terminal's hangup ends: the background grandchild, in its foreground group).
 
 usage: spawn_tree.py PIDS_FILE [stay|exit]
 """
@@ -56,6 +57,7 @@ def main() -> None:
     os.rename(pids_file + ".tmp", pids_file)
     print("READY", flush=True)
     if mode == "exit":
+        sys.stdin.readline()
         os._exit(0)
     while True:
         time.sleep(3600)
