@@ -377,7 +377,10 @@ class AsyncClient:
                                            "until": states}, timeout=transport)
 
     async def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
-        return await self.request("remove", {"session": session, "force": force or None})
+        """`force`: end a running session first; the daemon answers once it exited, within
+        its kill grace (+5 s), which may be longer than this client's timeout."""
+        return await self.request("remove", {"session": session, "force": force or None},
+                                  timeout=0 if force else None)
 
     async def shutdown(self, grace: float | None = None) -> dict[str, Any]:
         return await self.request("shutdown", {"grace": grace})

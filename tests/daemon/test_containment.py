@@ -17,6 +17,7 @@ from ptyd.client import Client
 from tests.conftest import (
     DaemonProcess,
     agent,
+    run_cli,
     short_tempdir,
     start_daemon,
     stop_daemon,
@@ -216,3 +217,10 @@ def test_shutdown_shows_as_words(contained: DaemonProcess) -> None:
         listing = contained.cli("ls")
         assert "stopped by shutdown" in listing.stdout, listing
         os.kill(stubborn["pid"], signal.SIGKILL)  # rather than wait the grace out
+
+
+def test_kill_help_says_hangup_first() -> None:
+    shown = run_cli("kill", "--help")
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.split())
+    assert "SIGHUP" in text and "then SIGTERM" in text and "SIGKILL" in text, text
