@@ -224,3 +224,21 @@ def test_kill_help_says_hangup_first() -> None:
     assert shown.returncode == 0
     text = " ".join(shown.stdout.split())
     assert "SIGHUP" in text and "then SIGTERM" in text and "SIGKILL" in text, text
+
+
+@pytest.mark.parametrize("how", ["kill", "rm -f", "timeout"])
+def test_end_of_session_hooks_run_and_end(contained: DaemonProcess, how: str) -> None:
+    """`kill`, `rm -f` and a timeout give the agent a catchable signal first, so its
+    end-of-session hook runs (rm -f used to SIGKILL at once); the hook's process ends too."""
+    hook_file = contained.dir.parent / "hook.pid"
+    with contained.client() as c:
+        c.spawn(agent("session_end", str(hook_file)), name="a",
+                timeout=1 if how == "timeout" else None)
+        wait_for_output(c, "a", "READY")
+        if how == "kill":
+            c.kill("a", grace=1)
+        elif how == "rm -f":
+            c.remove("a", force=True)
+        hook = int(wait_until(lambda: hook_file.exists() and hook_file.read_text().strip(),
+                              message="the end-of-session hook to run"))
+        all_gone([hook])
