@@ -149,9 +149,10 @@ class SessionLifecycle:
         return reaped
 
     def _on_sigchld(self) -> None:
-        """Reap every child that exited. The daemon's only children are sessions; a child we
-        do not know (a spawn whose exec failed after the fork) is reaped too, so no zombie is
-        ever left behind. Code in the daemon must not start other children it waits for."""
+        """Reap every child that exited. The daemon's children are sessions, and, as a child
+        subreaper (daemon/containment.py), the orphans of their processes; a child we do not
+        know (an orphan, a spawn whose exec failed after the fork) is reaped too, so no zombie
+        is ever left behind. Code in the daemon must not start other children it waits for."""
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
