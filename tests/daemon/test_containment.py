@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ptyd.client import Client
+from ptyd.daemon import containment
 from tests.conftest import (
     DaemonProcess,
     agent,
@@ -242,3 +243,19 @@ def test_end_of_session_hooks_run_and_end(contained: DaemonProcess, how: str) ->
         hook = int(wait_until(lambda: hook_file.exists() and hook_file.read_text().strip(),
                               message="the end-of-session hook to run"))
         all_gone([hook])
+
+
+def test_finds_the_cgroup2_mount_and_our_cgroup(tmp_path: Path) -> None:
+    """Hybrid systems mount cgroup2 at /sys/fs/cgroup/unified, unified ones at /sys/fs/cgroup;
+    a mount point with a space comes escaped as \\040."""
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(
+        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+        "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+        "41 31 0:38 / /sys/fs/cgroup/my\\040unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n")
+    assert containment.cgroup2_mount(str(mountinfo)) == Path("/sys/fs/cgroup/my unified")
+    mountinfo.write_text("1 0 0:1 / /proc rw - proc proc rw\n")
+    assert containment.cgroup2_mount(str(mountinfo)) is None
+    cgroups = tmp_path / "cgroup"
+    cgroups.write_text("9:name=systemd:/\n4:memory:/x\n0::/system.slice/ptyd@a.service\n")
+    assert containment.own_cgroup(str(cgroups)) == "/system.slice/ptyd@a.service"
