@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .recording import Recordings
     from .resume import Registry
 
+HANGUP_HEAD_START_S = 0.5
+"""After SIGHUP, the program itself gets SIGTERM this much later (at most half the grace)."""
 REAP_POLL_S = 0.5
 """Fallback poll for a child whose PTY hung up but whose SIGCHLD we have not seen yet."""
 
@@ -285,7 +287,13 @@ class SessionLifecycle:
             with contextlib.suppress(ProcessLookupError):
                 if hangup_first:
                     session.send_signal(signal.SIGHUP, group=True)
-                session.send_signal(signum, group=True)
+                    # A program that handles SIGHUP (an agent running its end-of-session
+                    # hooks) starts its orderly exit before a SIGTERM can cut it short.
+                    session.timers.append(self._loop.call_later(
+                        min(HANGUP_HEAD_START_S, grace / 2), self._term_leader, session,
+                        signum))
+                else:
+                    session.send_signal(signum, group=True)
         self.containment.signal([pid for pid in held if pid != session.pid], signum)
         deadline = self._loop.time() + grace
         if session.kill_timer is None or session.kill_timer.when() > deadline:
@@ -293,6 +301,11 @@ class SessionLifecycle:
                 session.kill_timer.cancel()
             session.kill_timer = self._loop.call_at(deadline, self._force_kill, session)
         return True
+
+    def _term_leader(self, session: Session, signum: int) -> None:
+        if session.running and not session.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                session.send_signal(signum, group=False)
 
     def session_processes(self, session: Session, fresh: bool = True) -> list[int]:
         """The processes the session holds now (its program while not reaped included)."""
