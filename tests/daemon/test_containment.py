@@ -259,3 +259,13 @@ def test_finds_the_cgroup2_mount_and_our_cgroup(tmp_path: Path) -> None:
     cgroups = tmp_path / "cgroup"
     cgroups.write_text("9:name=systemd:/\n4:memory:/x\n0::/system.slice/ptyd@a.service\n")
     assert containment.own_cgroup(str(cgroups)) == "/system.slice/ptyd@a.service"
+
+
+def test_kill_follows_sighup_with_sigterm(contained: DaemonProcess) -> None:
+    """A program deaf to SIGHUP still gets SIGTERM, long before the grace ends."""
+    with contained.client() as c:
+        c.spawn(["sh", "-c", "trap '' HUP; echo READY; exec sleep 1000"], name="deaf")
+        wait_for_output(c, "deaf", "READY")
+        c.kill("deaf", grace=60)
+        info = wait_until(lambda: (i := c.info("deaf"))["status"] == "exited" and i, 30)
+        assert info["exit_signal"] == signal.SIGTERM
