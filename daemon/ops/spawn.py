@@ -139,7 +139,9 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe",
                       cgroup=cgroup)
     except SpawnError as e:
-        d.containment.release(cgroup)
+        if not d.containment.release(cgroup) and d._loop is not None:
+            # The failed child may still be in it for a moment (it is exiting).
+            d._loop.call_later(1.0, d.containment.release, cgroup)
         log.info("session=%s spawn failed: %s", name, e)
         raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
     session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid, epoch=epoch,
