@@ -50,6 +50,7 @@ class SessionLifecycle:
         resume_registry: Registry
         _loop: asyncio.AbstractEventLoop | None
         containment: Containment
+        ending: set[Session]
         _by_pid: dict[int, Session]
         _helper_exits: dict[int, asyncio.Future[int]]
         _persist: bool
@@ -300,6 +301,7 @@ class SessionLifecycle:
             if session.kill_timer is not None:
                 session.kill_timer.cancel()
             session.kill_timer = self._loop.call_at(deadline, self._force_kill, session)
+        self.ending.add(session)  # a removed session too, until its grace ends
         return True
 
     def _term_leader(self, session: Session, signum: int) -> None:
@@ -353,6 +355,7 @@ class SessionLifecycle:
 
     def _force_kill(self, session: Session) -> None:
         session.kill_timer = None
+        self.ending.discard(session)
         if session.running and not session.reaped:
             log.info("session=%s did not exit in time: SIGKILL", session.name)
             with contextlib.suppress(ProcessLookupError):

@@ -79,6 +79,8 @@ class Daemon(SessionLifecycle, Viewing):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._heartbeat_timer: asyncio.TimerHandle | None = None
         self.containment = Containment()
+        self.ending: set[Session] = set()
+        """Sessions whose processes are within their grace (removed ones included)."""
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -220,8 +222,10 @@ class Daemon(SessionLifecycle, Viewing):
 
     async def _stop_sessions(self, grace: float) -> None:
         running = [s for s in self.sessions.values() if s.running]
-        for i, session in enumerate(list(self.sessions.values())):  # exited ones too: they
-            # may hold kept processes. One /proc scan (tracked sessions) serves them all.
+        # Exited and removed ones too: they may hold kept processes, or be within their grace.
+        holding = list(self.sessions.values()) + [s for s in self.ending
+                                                  if self.sessions.get(s.name) is not s]
+        for i, session in enumerate(holding):  # one /proc scan (tracked) serves them all
             self.terminate(session, signal.SIGTERM, grace, hangup_first=True, reason="shutdown",
                            fresh=i == 0)
         waits = [self._wait_finished(s) for s in running]
@@ -233,7 +237,7 @@ class Daemon(SessionLifecycle, Viewing):
             log.error("sessions %s did not end after SIGKILL; exiting anyway",
                       [s.name for s in running if s.running])
         # Processes the programs left behind end at the grace too; the daemon outlives them.
-        while any(self._holds(s) for s in self.sessions.values()):
+        while any(self._holds(s) for s in holding):
             if time.monotonic() > deadline:
                 log.error("processes of sessions survive SIGKILL; exiting anyway")
                 break

@@ -269,3 +269,24 @@ def test_kill_follows_sighup_with_sigterm(contained: DaemonProcess) -> None:
         c.kill("deaf", grace=60)
         info = wait_until(lambda: (i := c.info("deaf"))["status"] == "exited" and i, 30)
         assert info["exit_signal"] == signal.SIGTERM
+
+
+@pytest.mark.parametrize("mode", ["auto", "tracked"])
+def test_shutdown_ends_what_a_removed_session_still_holds(
+        mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rm` of a session with kept processes gives them the daemon's (long) grace; a shutdown
+    meanwhile does not leave them behind: it ends them within its own grace."""
+    monkeypatch.setenv("PTYD_CONTAINMENT", mode)
+    d = start_daemon(short_tempdir() / "run", "--kill-grace", "600")
+    try:
+        with d.client() as c:
+            pids = start_tree(d, c, "t", "exit", keep_processes=True)
+            let_exit(c, "t")
+            c.remove("t")  # SIGTERM now; the double-forked daemon ignores it
+            wait_until(lambda: not alive(pids[0]))  # the SIGTERM was sent
+            assert alive(pids[3])
+            c.shutdown(grace=1)
+        assert d.proc.wait(30) == 0
+        all_gone(pids)
+    finally:
+        stop_daemon(d)
