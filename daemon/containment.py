@@ -257,8 +257,11 @@ class Containment:
         return True
 
     def close(self) -> None:
-        """The daemon stops: remove its cgroups that are empty."""
+        """The daemon stops in order, its sessions ended: SIGKILL whatever is still in its
+        cgroups (a safety net: nothing it started outlives it), and remove those now empty."""
         if self.base is not None:
+            with contextlib.suppress(OSError):
+                (self.base / "cgroup.kill").write_text("1")  # the child cgroups' too
             _remove_tree(self.base)
 
 
