@@ -142,3 +142,17 @@ def test_clients_and_streams_carry_on_across_an_upgrade(client: Client,
 
 def tty(data: bytes) -> bytes:
     return data.replace(b"\n", b"\r\n")
+
+
+def test_a_kill_in_its_grace_completes_across_an_upgrade(client: Client,
+                                                          daemon: DaemonProcess) -> None:
+    """The SIGKILL due at the end of a kill's grace is not lost in the handover."""
+    client.spawn(agent("ignore_term"), name="deaf")
+    wait_for_output(client, "deaf", "ready")
+    client.kill("deaf", grace=3)
+    seq = client.events(0)["last"]
+    client.request("upgrade")
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        info = c.wait("deaf", 30)
+        assert info["exited"] and info["exit_signal"] == signal.SIGKILL
