@@ -7,6 +7,7 @@ job, an orphaned background grandchild and a double-forked daemon deaf to SIGTER
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -290,3 +291,11 @@ def test_shutdown_ends_what_a_removed_session_still_holds(
         all_gone(pids)
     finally:
         stop_daemon(d)
+
+
+def test_new_keep_processes_from_the_command_line(daemon: DaemonProcess) -> None:
+    made = daemon.cli("new", "-d", "-s", "k", "--keep-processes", "--", "sleep", "60")
+    assert made.returncode == 0, made
+    with daemon.client() as c:
+        assert c.info("k")["keep_processes"] is True
+    assert re.search(r"^keep_processes +True$", daemon.cli("info", "k").stdout, re.M)
