@@ -7,6 +7,8 @@ import signal
 import time
 from typing import Any
 
+STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown"}
+
 
 def exit_text(info: dict[str, Any]) -> str:
     if info["status"] == "running":
@@ -14,6 +16,10 @@ def exit_text(info: dict[str, Any]) -> str:
             first = time.strftime("%m-%d %H:%M", time.localtime(info["resumed_from"]))
             return f"running (resumed, first started {first})"
         return "running"
+    # Why the daemon stopped it says more than the raw status (still in exit_code/exit_signal).
+    stopped = STOP_REASONS.get(info.get("stop_reason") or "")
+    if stopped is not None:
+        return stopped
     if info.get("exit_signal") is not None:
         try:
             name = signal.Signals(info["exit_signal"]).name

@@ -168,7 +168,7 @@ def cmd_new(args: argparse.Namespace) -> int:
               "record_input": args.record_input, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
               "idle_after": args.idle_after, "persistent": args.persistent or None,
-              "trust": args.trust or None}
+              "trust": args.trust or None, "keep_processes": args.keep_processes or None}
     if args.trust and args.agent is None:
         raise UsageError("--trust needs --agent claude (trust the folder in which agent?)")
     params.update(_agent_branch_options(args))
@@ -585,6 +585,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "first, as if you accepted its trust dialog")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="stop the session after this long (the daemon enforces it)")
+    p.add_argument("--keep-processes", action="store_true",
+                   help="when the program exits by itself, keep the processes it left running "
+                   "(default: they are ended too; ptyd kill/rm end them)")
     p.add_argument("--persistent", action="store_true",
                    help="relaunch it when the daemon starts after a reboot (claude agents "
                    "with --resume, so the conversation continues)")
@@ -672,9 +675,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="STATE[,STATE]",
                    help="idle, waiting, working, starting or exited")
 
-    p = verb("kill", cmd_kill, "end a session: SIGTERM to its processes, SIGKILL after a grace")
+    p = verb("kill", cmd_kill, "end a session and every process it started: SIGHUP (what a "
+             "closing terminal sends; an interactive shell ignores SIGTERM), then SIGTERM, then "
+             "SIGKILL to whatever is left after a grace")
     p.add_argument("name")
-    p.add_argument("-s", "--signal", help="signal to send first (default TERM)")
+    p.add_argument("-s", "--signal", help="send this signal instead of SIGHUP+SIGTERM (then "
+                   "SIGKILL after the grace all the same)")
     p.add_argument("--grace", type=float, metavar="SECONDS", help="before SIGKILL (default 5)")
     p.add_argument("--no-wait", action="store_true", help="return without waiting for the exit")
 

@@ -315,7 +315,8 @@ class AsyncClient:
                     stderr: str | None = None,
                     extra_env: Mapping[str, str] | None = None,
                     record: str | None = None, record_input: bool | None = None,
-                    trust: bool | None = None) -> AsyncSession:
+                    trust: bool | None = None, keep_processes: bool | None = None
+                    ) -> AsyncSession:
         """Start `argv` under a new PTY; returns a handle on the session, which is also its
         info (a dict).
 
@@ -337,6 +338,8 @@ class AsyncClient:
         records typed input (asciicast); default: the daemon's configuration. `trust=True` (with
         `agent='claude'`): the daemon marks the working directory trusted in Claude's config
         (the session's HOME) first, which answers Claude's "trust this folder" dialog.
+        `keep_processes`: processes the program leaves behind when it exits by itself keep
+        running (by default they are ended with it).
         """
         info = await self.request("spawn", {
             "argv": list(argv), "name": name,
@@ -344,7 +347,8 @@ class AsyncClient:
             "record": record, "record_input": record_input, "cols": cols,
             "rows": rows, "scrollback_bytes": scrollback_bytes, "size_policy": size_policy,
             "agent": agent, "agent_settings": agent_settings, "idle_after": idle_after,
-            "timeout": timeout, "stderr": stderr, "trust": trust or None})
+            "timeout": timeout, "stderr": stderr, "trust": trust or None,
+            "keep_processes": keep_processes})
         return self._handle(info, int(info.get("base", 0)))
 
     async def session(self, name: str, *, start: int | None = None) -> AsyncSession:
@@ -407,7 +411,10 @@ class AsyncClient:
                                            "until": states}, timeout=transport)
 
     async def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
-        return await self.request("remove", {"session": session, "force": force or None})
+        """`force`: end a running session first; the daemon answers once it exited, within
+        its kill grace (+5 s), which may be longer than this client's timeout."""
+        return await self.request("remove", {"session": session, "force": force or None},
+                                  timeout=0 if force else None)
 
     async def shutdown(self, grace: float | None = None) -> dict[str, Any]:
         return await self.request("shutdown", {"grace": grace})

@@ -58,6 +58,7 @@ def session_state(s: Session, timeout_at: float | None) -> dict[str, Any]:
         "stop_reason": s.stop_reason, "size_policy": s.size_policy,
         "stderr_mode": s.stderr_mode, "timeout_at": timeout_at,
         "resumed_from": s.resumed_from,
+        "containment": {"cgroup": s.cgroup, "keep_processes": s.keep_processes},
         "git": {"repo": s.repo, "branch": s.branch, "integration": s.integration,
                 "sandbox_dir": s.sandbox_dir, "dirty": s.dirty, "dirty_at": s.dirty_at},
         "scrollback": _ring(s.scrollback), "stderr_ring": _ring(s.stderr_ring),
@@ -86,6 +87,8 @@ def restore_session(d: dict[str, Any]) -> Session:
     s.idle_after, s.stop_reason, s.size_policy = d["idle_after"], d["stop_reason"], \
         d["size_policy"]
     s.resumed_from = d.get("resumed_from")
+    contained = d.get("containment") or {}  # absent in a predecessor's older state
+    s.cgroup, s.keep_processes = contained.get("cgroup"), contained.get("keep_processes", False)
     for key, value in (d.get("git") or {}).items():
         setattr(s, key, value)
     t = d["term"]

@@ -19,6 +19,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from . import persist
 from .agentstate import EXITED, IDLE, WORKING
+from .containment import EPOCH_VAR, Containment
 from .logs import log
 from .session import EOF_AFTER_EXIT_S, Session
 
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from .recording import Recordings
     from .resume import Registry
 
+HANGUP_HEAD_START_S = 0.5
+"""After SIGHUP, the program itself gets SIGTERM this much later (at most half the grace)."""
 REAP_POLL_S = 0.5
 """Fallback poll for a child whose PTY hung up but whose SIGCHLD we have not seen yet."""
 
@@ -46,6 +49,8 @@ class SessionLifecycle:
         recordings: Recordings
         resume_registry: Registry
         _loop: asyncio.AbstractEventLoop | None
+        containment: Containment
+        ending: set[Session]
         _by_pid: dict[int, Session]
         _helper_exits: dict[int, asyncio.Future[int]]
         _persist: bool
@@ -147,9 +152,10 @@ class SessionLifecycle:
         return reaped
 
     def _on_sigchld(self) -> None:
-        """Reap every child that exited. The daemon's only children are sessions; a child we
-        do not know (a spawn whose exec failed after the fork) is reaped too, so no zombie is
-        ever left behind. Code in the daemon must not start other children it waits for."""
+        """Reap every child that exited. The daemon's children are sessions, and, as a child
+        subreaper (daemon/containment.py), the orphans of their processes; a child we do not
+        know (an orphan, a spawn whose exec failed after the fork) is reaped too, so no zombie
+        is ever left behind. Code in the daemon must not start other children it waits for."""
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -213,6 +219,7 @@ class SessionLifecycle:
                   duration=round(session.duration, 3), stop_reason=session.stop_reason)
         self.notify_status()
         self.set_state(session, EXITED, "exited")
+        self._end_leftovers(session)
 
     async def _wait_finished(self, session: Session, states: tuple[str, ...] = (EXITED,)
                              ) -> None:
@@ -262,16 +269,76 @@ class SessionLifecycle:
         if session.flush_input():
             self._loop.remove_writer(session.master_fd)
 
-    def terminate(self, session: Session, signum: int, grace: float) -> None:
-        """Send `signum` to the session's process group, then SIGKILL after `grace` seconds."""
+    def terminate(self, session: Session, signum: int, grace: float,
+                  hangup_first: bool = False, reason: str | None = None,
+                  fresh: bool = True) -> bool:
+        """End everything the session holds: `signum` (after SIGHUP, if `hangup_first`: what a
+        closing terminal sends, and what makes an interactive shell exit) to the program's
+        process group, `signum` to every other process it holds, then SIGKILL to all that is
+        left after `grace` seconds, whether or not the program is still alive. `reason`
+        becomes the stop_reason of a running session. False: nothing was left to end."""
         assert self._loop is not None
-        if not session.running:
+        leader_alive = session.running and not session.reaped
+        held = self.session_processes(session, fresh)
+        if not leader_alive and not held:
+            return False
+        if leader_alive:
+            if reason is not None and session.stop_reason is None:
+                session.stop_reason = reason
+            with contextlib.suppress(ProcessLookupError):
+                if hangup_first:
+                    session.send_signal(signal.SIGHUP, group=True)
+                    # A program that handles SIGHUP (an agent running its end-of-session
+                    # hooks) starts its orderly exit before a SIGTERM can cut it short.
+                    session.timers.append(self._loop.call_later(
+                        min(HANGUP_HEAD_START_S, grace / 2), self._term_leader, session,
+                        signum))
+                else:
+                    session.send_signal(signum, group=True)
+        self.containment.signal([pid for pid in held if pid != session.pid], signum)
+        deadline = self._loop.time() + grace
+        if session.kill_timer is None or session.kill_timer.when() > deadline:
+            if session.kill_timer is not None:
+                session.kill_timer.cancel()
+            session.kill_timer = self._loop.call_at(deadline, self._force_kill, session)
+        self.ending.add(session)  # a removed session too, until its grace ends
+        return True
+
+    def _term_leader(self, session: Session, signum: int) -> None:
+        if session.running and not session.reaped:
+            with contextlib.suppress(ProcessLookupError):
+                session.send_signal(signum, group=False)
+
+    def session_processes(self, session: Session, fresh: bool = True) -> list[int]:
+        """The processes the session holds now (its program while not reaped included)."""
+        leader = session.pid if not session.reaped else None
+        return self.containment.members(session.cgroup, leader,
+                                        session.env.get(EPOCH_VAR), fresh)
+
+    def _end_leftovers(self, session: Session) -> None:
+        """The program is gone: what it left behind ends too (SIGTERM, SIGKILL after the
+        grace), as systemd does for a service, unless the session keeps its processes."""
+        if session.kill_timer is not None:
+            return  # it is being stopped: the grace already runs
+        held = self.session_processes(session)
+        if not held:
+            self._release_cgroup(session)
+        elif session.keep_processes:
+            log.info("session=%s exited; keeping the %d process(es) it left", session.name,
+                     len(held))
+        else:
+            log.info("session=%s exited leaving %d process(es): SIGTERM, SIGKILL after %gs",
+                     session.name, len(held), self.config.kill_grace_s)
+            self.terminate(session, signal.SIGTERM, self.config.kill_grace_s)
+
+    def _release_cgroup(self, session: Session, tries: int = 20) -> None:
+        """Remove the session's cgroup once empty (killed processes leave it a moment later)."""
+        if session.cgroup is None or not session.finished:
             return
-        try:
-            session.send_signal(signum, group=True)
-        except ProcessLookupError:
+        if self.containment.release(session.cgroup):
             return
-        session.timers.append(self._loop.call_later(grace, self._force_kill, session))
+        if tries > 0 and session.kill_timer is None and self._loop is not None:
+            self._loop.call_later(0.1, self._release_cgroup, session, tries - 1)
 
     def schedule_timeout(self, session: Session, seconds: float) -> None:
         """The session may run this long; then it is stopped and the reason recorded, so the
@@ -283,14 +350,22 @@ class SessionLifecycle:
     def _time_out(self, session: Session, seconds: float) -> None:
         if session.running:
             log.info("session=%s timed out after %gs: stopping it", session.name, seconds)
-            session.stop_reason = "timeout"
-            self.terminate(session, signal.SIGTERM, self.config.kill_grace_s)
+            self.terminate(session, signal.SIGTERM, self.config.kill_grace_s, hangup_first=True,
+                           reason="timeout")
 
     def _force_kill(self, session: Session) -> None:
+        session.kill_timer = None
+        self.ending.discard(session)
         if session.running and not session.reaped:
             log.info("session=%s did not exit in time: SIGKILL", session.name)
             with contextlib.suppress(ProcessLookupError):
                 session.send_signal(signal.SIGKILL, group=True)
+        held = self.session_processes(session)
+        if held:
+            log.info("session=%s: SIGKILL to the %d process(es) it still holds", session.name,
+                     len(held))
+            self.containment.kill(session.cgroup, held)
+        self._release_cgroup(session)
 
     def _watch_foreign(self, session: Session) -> None:
         """A session adopted after a crash is not our child: watch its exit with a pidfd (its

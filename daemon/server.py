@@ -33,6 +33,7 @@ from . import handover, persist, remote, resume, systemd, upgrade
 from . import ops as handlers
 from .config import DaemonConfig
 from .configfile import reload_config
+from .containment import Containment
 from .eventlog import EventLog
 from .lifecycle import SessionLifecycle, exit_fields
 from .listener import Listener, control_socket, publish_socket
@@ -82,6 +83,9 @@ class Daemon(SessionLifecycle, Viewing):
         self.reply_budget = ReplyBudget()
         """Bytes of replies queued for clients that do not read them (bounded memory)."""
         self.peer_gates: dict[str, PeerGate] = {}
+        self.containment = Containment()
+        self.ending: set[Session] = set()
+        """Sessions whose processes are within their grace (removed ones included)."""
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class Daemon(SessionLifecycle, Viewing):
             os.umask(old_umask)
         loop = self._loop
         loop.add_signal_handler(signal.SIGCHLD, self._on_sigchld)
+        self.containment.setup()  # before any session starts (or is adopted)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -222,15 +227,26 @@ class Daemon(SessionLifecycle, Viewing):
 
     async def _stop_sessions(self, grace: float) -> None:
         running = [s for s in self.sessions.values() if s.running]
-        for session in running:
-            self.terminate(session, signal.SIGHUP, grace)
+        # Exited and removed ones too: they may hold kept processes, or be within their grace.
+        holding = list(self.sessions.values()) + [s for s in self.ending
+                                                  if self.sessions.get(s.name) is not s]
+        for i, session in enumerate(holding):  # one /proc scan (tracked) serves them all
+            self.terminate(session, signal.SIGTERM, grace, hangup_first=True, reason="shutdown",
+                           fresh=i == 0)
         waits = [self._wait_finished(s) for s in running]
+        deadline = time.monotonic() + grace + EOF_AFTER_EXIT_S + 2
         try:
             if waits:
                 await asyncio.wait_for(asyncio.gather(*waits), grace + EOF_AFTER_EXIT_S + 2)
         except TimeoutError:
             log.error("sessions %s did not end after SIGKILL; exiting anyway",
                       [s.name for s in running if s.running])
+        # Processes the programs left behind end at the grace too; the daemon outlives them.
+        while any(self._holds(s) for s in holding):
+            if time.monotonic() > deadline:
+                log.error("processes of sessions survive SIGKILL; exiting anyway")
+                break
+            await asyncio.sleep(0.05)
         self._stopped.set()
 
     async def _close(self) -> None:
@@ -246,6 +262,7 @@ class Daemon(SessionLifecycle, Viewing):
         for session in self.sessions.values():
             session.close_master()
         self.recordings.close_all()
+        self.containment.close()
         self.close_sockets()
         for name, endpoint in (("control", self.endpoints.control),
                                ("publish", self.endpoints.publish)):
@@ -353,6 +370,11 @@ class Daemon(SessionLifecycle, Viewing):
             self.add_session(session, store=False)
         else:
             self.sessions[session.name] = session
+            session.holds = self._holds
+
+    def _holds(self, session: Session) -> list[int]:
+        """For the session object's `processes`: one /proc scan serves a whole `list`."""
+        return self.session_processes(session, fresh=False)
 
     def _save_state(self) -> None:
         """Crash survival: rewrite the state file while something changed."""
@@ -567,6 +589,7 @@ class Daemon(SessionLifecycle, Viewing):
         assert self._loop is not None
         self.sessions[session.name] = session
         self._by_pid[session.pid] = session
+        session.holds = self._holds
         self._loop.add_reader(session.master_fd, self._on_readable, session)
         if session.stderr_fd >= 0:
             self._loop.add_reader(session.stderr_fd, self._on_stderr, session)

@@ -114,6 +114,15 @@ class Session:
     """Whether the checkout held uncommitted work when last looked at (`info` looks, `list`
     only reports this), at Unix time `dirty_at`; None: not known (no checkout)."""
     dirty_at: float | None = None
+    cgroup: str | None = None
+    """The session's own cgroup (daemon/containment.py); None: its processes are tracked."""
+    keep_processes: bool = False
+    """Processes the program leaves behind when it exits by itself are kept (not ended)."""
+    kill_timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    """SIGKILL for whatever the session still holds when the grace ends. Apart from `timers`:
+    it must outlive the leader's exit and the session's removal."""
+    holds: Callable[[Session], list[int]] | None = field(default=None, repr=False)
+    """The daemon's way to list the processes the session holds (set when it is added)."""
 
     @property
     def running(self) -> bool:
@@ -164,6 +173,9 @@ class Session:
             "integration": self.integration,
             "dirty": self.dirty,
             "dirty_at": self.dirty_at,
+            "processes": len(self.holds(self)) if self.holds is not None else 0,
+            "containment": "cgroup" if self.cgroup is not None else "tracked",
+            "keep_processes": self.keep_processes,
         }
 
     # -- the terminal ------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import Any
 import pexpect
 import ptyprocess
 
+from .containment import EPOCH_VAR, join_cgroup
+
 # Variables that would make a program believe it runs inside another multiplexer or terminal
 # (Claude Code turns on kitty keyboard protocols when TMUX or TERM_PROGRAM says so), or that
 # belong to the daemon's own service manager and must not leak into agents.
@@ -56,18 +58,25 @@ class _PexpectSpawn(pexpect.spawn):  # type: ignore[misc]
         return ptyprocess.PtyProcess.spawn(args, pass_fds=self._pass_fds, **kwargs)
 
 
-def child_env(base: Mapping[str, str], session: str, runtime_dir: str) -> dict[str, str]:
+def child_env(base: Mapping[str, str], session: str, runtime_dir: str,
+              epoch: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
     env["TERM"] = TERM
     env["PTYD_SESSION"] = session
     env["PTYD_DIR"] = runtime_dir
+    if epoch is not None:  # names the session an orphan came from (daemon/containment.py)
+        env[EPOCH_VAR] = str(epoch)
     return env
 
 
-def _child_setup(stderr_fd: int) -> Callable[[], None]:
+def _child_setup(stderr_fd: int, cgroup: str | None = None) -> Callable[[], None]:
+    join = join_cgroup(cgroup) if cgroup is not None else None
+
     def setup() -> None:
         """Run in the child before exec: Python ignores SIGPIPE and SIGXFSZ, and an ignored
         signal survives exec; `yes | head` in an agent's shell must behave as in a terminal."""
+        if join is not None:  # before exec, so nothing the program starts is outside it
+            join()
         for signum in (signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(signum, signal.SIG_DFL)
         if stderr_fd >= 0:
@@ -78,7 +87,7 @@ def _child_setup(stderr_fd: int) -> Callable[[], None]:
 
 
 def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
-          stderr_pipe: bool = False) -> Spawned:
+          stderr_pipe: bool = False, cgroup: str | None = None) -> Spawned:
     if not os.path.isdir(cwd):
         raise SpawnError(f"working directory {cwd!r} does not exist or is not a directory")
     program = argv[0]
@@ -94,7 +103,7 @@ def spawn(argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
     err_read, err_write = os.pipe() if stderr_pipe else (-1, -1)
     try:
         child = _PexpectSpawn(program, argv[1:], cwd=cwd, env=env, dimensions=(rows, cols),
-                              echo=True, preexec_fn=_child_setup(err_write), use_poll=True,
+                              echo=True, preexec_fn=_child_setup(err_write, cgroup), use_poll=True,
                               pass_fds=(err_write,) if stderr_pipe else ())
     except (pexpect.ExceptionPexpect, OSError) as e:
         for fd in (err_read, err_write):

@@ -11,6 +11,8 @@ Settings worth knowing:
   then SIGKILL after its grace); anything left when TimeoutStopSec expires is SIGKILLed, so no
   agent outlives the service by accident.
 - RuntimeDirectoryPreserve=yes: the socket directory survives restarts.
+- Delegate=yes: the daemon may make cgroups under its own, one per session, so that every
+  process a session starts ends with it (daemon/containment.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ RestartSec=1
 WatchdogSec=30
 TimeoutStopSec=30
 {kill_mode}
+Delegate=yes
 {user}RuntimeDirectory={runtime_name}
 RuntimeDirectoryMode=0700
 RuntimeDirectoryPreserve=yes

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,10 @@ def snapshot(d: Daemon) -> dict[str, Any]:
     sessions = []
     for s in d.sessions.values():
         timeout_at = s.timeout_at - now + time.time() if s.timeout_at is not None else None
-        sessions.append(handover.session_state(s, timeout_at))
+        entry = handover.session_state(s, timeout_at)
+        if s.kill_timer is not None:  # within its grace: the successor SIGKILLs on time
+            entry["containment"]["kill_at"] = s.kill_timer.when() - now + time.time()
+        sessions.append(entry)
     return {
         "boot": d.events.boot, "next_seq": d.events.next_seq,
         "events": d.events.since(d.events.first_seq, 1 << 30), "started": d.started,
@@ -98,6 +102,9 @@ def adopt(d: Daemon, state: dict[str, Any]) -> int:
         d.adopt_session(session)
         if entry["timeout_at"] is not None and session.running:
             d.schedule_timeout(session, max(0.0, entry["timeout_at"] - now_wall))
+        kill_at = (entry.get("containment") or {}).get("kill_at")
+        if kill_at is not None:
+            d.terminate(session, signal.SIGTERM, max(0.0, kill_at - now_wall))
         for viewer in session.viewers.values():
             d.adopt_viewer(viewer)
             loop.call_later(VIEWER_RETURN_S, d.drop_viewer_unless_subscribed, viewer.id)

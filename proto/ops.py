@@ -81,6 +81,9 @@ class Spawn:
     trust: bool = False
     """agent "claude": mark the working directory trusted in Claude's config before the start
     (the person's answer to its "trust this folder" dialog)."""
+    keep_processes: bool = False
+    """Processes the program leaves behind when it exits by itself keep running (by default
+    they are ended, as systemd does for a service)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,9 @@ class Kill:
     session: str
     signal: int = _signal.SIGTERM
     grace: float = DEFAULT_KILL_GRACE_S
+    hangup_first: bool = False
+    """No signal was asked for: SIGHUP first (a closing terminal; an interactive shell ignores
+    SIGTERM), then SIGTERM."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,6 +393,7 @@ def _spawn(p: Params) -> Spawn:
         sandbox_dir=_path(p, "sandbox_dir"),
         extra_env=p.text_map("extra_env", max_items=MAX_ENV_ITEMS),
         trust=p.flag("trust"),
+        keep_processes=p.flag("keep_processes"),
     )
     if spawn.trust and spawn.agent is None:
         raise bad_request("spawn: 'trust' needs 'agent' (trust the folder in which agent's "
@@ -467,7 +474,7 @@ def _kill(p: Params) -> Kill:
     sig = p.raw("signal", False)
     grace = p.number("grace", lo=0, hi=MAX_WAIT_S)
     return Kill(session, _signal.SIGTERM if sig is None else parse_signal(sig),
-                DEFAULT_KILL_GRACE_S if grace is None else grace)
+                DEFAULT_KILL_GRACE_S if grace is None else grace, hangup_first=sig is None)
 
 
 def _read(p: Params) -> Read:

@@ -513,8 +513,8 @@ class TerminalManager:
     # -- ending -----------------------------------------------------------------------------------
 
     def terminate(self, agent_id: str, grace: float = KILL_GRACE_S) -> bool:
-        """Stop the agent: SIGTERM to its process group, SIGKILL after `grace` seconds; wait
-        for it. True if it was running."""
+        """Stop the agent and every process it started: SIGHUP and SIGTERM, SIGKILL after
+        `grace` seconds (ptyd kill); wait for it. True if it was running."""
         process = self._get(agent_id)
         if process._exited:
             return False

@@ -1,4 +1,5 @@
-"""kill: SIGTERM (or the given signal) to the session's process group, SIGKILL after a grace."""
+"""kill: SIGHUP then SIGTERM (or just the given signal) to the session's process group, SIGTERM
+(or that signal) to every other process it holds, SIGKILL to what is left after a grace."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ if TYPE_CHECKING:
 
 def handle(d: Daemon, msg: ops.Kill, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
-    if not session.running:
+    # An exited session may still hold processes (kept, or in their grace): they end too.
+    if not d.terminate(session, msg.signal, msg.grace, hangup_first=msg.hangup_first,
+                       reason="killed"):
         return {"signal": None, "status": "exited"}
-    d.terminate(session, msg.signal, msg.grace)
-    log.info("session=%s kill signal=%s grace=%.1fs", session.name, signal_name(msg.signal),
-             msg.grace)
+    log.info("session=%s kill signal=%s%s grace=%.1fs", session.name,
+             "SIGHUP+" if msg.hangup_first else "", signal_name(msg.signal), msg.grace)
     return {"signal": signal_name(msg.signal), "grace": msg.grace, "status": session.status}

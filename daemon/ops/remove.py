@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,8 @@ FORCE_WAIT_S = 5.0
 
 def _removed(d: Daemon, session: Session) -> dict[str, Any]:
     if d.sessions.get(session.name) is session:  # not a newer session that took the name
+        # What it still holds (processes kept after its exit) ends with it, after the grace.
+        d.terminate(session, signal.SIGTERM, d.config.kill_grace_s)
         d.remove_session(session)
         log.info("session=%s removed", session.name)
         d.emit("session.removed", session=session.name, epoch=session.epoch)
@@ -27,9 +28,11 @@ def _removed(d: Daemon, session: Session) -> dict[str, Any]:
 
 
 async def _force(d: Daemon, session: Session) -> dict[str, Any]:
-    with contextlib.suppress(ProcessLookupError):
-        session.send_signal(signal.SIGKILL, group=True)
-    if not await d.wait_finished(session, FORCE_WAIT_S):
+    """End it as `kill` does (the program may catch SIGHUP/SIGTERM and run its end-of-session
+    hooks within the grace), then remove it."""
+    grace = d.config.kill_grace_s
+    d.terminate(session, signal.SIGTERM, grace, hangup_first=True, reason="removed")
+    if not await d.wait_finished(session, grace + FORCE_WAIT_S):
         raise ProtocolError(ErrorCode.INTERNAL,
                             f"session {session.name!r} did not die after SIGKILL")
     return _removed(d, session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -123,7 +124,9 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
                             f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
     cwd = str(checkout.sandbox) if checkout else msg.cwd or os.getcwd()
-    env = child_env(d.config.session_env(msg.env, msg.extra_env), name, str(d.config.runtime_dir))
+    epoch = secrets.randbits(63)
+    env = child_env(d.config.session_env(msg.env, msg.extra_env), name,
+                    str(d.config.runtime_dir), epoch)
     argv = list(msg.argv)
     if msg.agent == "claude":
         # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
@@ -144,20 +147,27 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     created = time.time()
     if msg.persistent:
         _register(d, name, params or ops.spawn_params(msg, name), created, resumed_from)
+    cgroup = d.containment.new_cgroup(epoch)
     try:
-        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe")
+        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe",
+                      cgroup=cgroup)
     except SpawnError as e:
+        if not d.containment.release(cgroup) and d._loop is not None:
+            # The failed child may still be in it for a moment (it is exiting).
+            d._loop.call_later(1.0, d.containment.release, cgroup)
         log.info("session=%s spawn failed: %s", name, e)
         if msg.persistent:
             d.resume_registry.withdraw(name, registered)
         raise ProtocolError(ErrorCode.SPAWN_FAILED, str(e), {"argv": list(msg.argv)}) from None
-    session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid,
+    session = Session(name=name, argv=argv, cwd=cwd, pid=child.pid, epoch=epoch,
                       master_fd=child.master_fd, cols=cols, rows=rows, env=env, created=created,
                       scrollback=Scrollback(ring_bytes), size_policy=msg.size_policy,
                       agent=msg.agent, stderr_mode=msg.stderr, stderr_fd=child.stderr_fd,
                       stderr_ring=Scrollback(ring_bytes) if msg.stderr == "pipe" else None)
     if msg.idle_after is not None:
         session.idle_after = msg.idle_after
+    session.cgroup = d.containment.confirm(cgroup, child.pid)
+    session.keep_processes = msg.keep_processes
     if checkout is not None:
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION

@@ -99,7 +99,8 @@ def test_agents_survive_kill_9_and_are_adopted(rundir: Path) -> None:
         wait_until(lambda: answering(rundir), 15)
         with Client(rundir) as c:
             a = c.spawn(agent("prompt"), name="a")
-            c.spawn(["sleep", "60"], name="b")
+            c.spawn(["sh", "-c", "sleep 60 & wait"], name="b")
+            held = wait_until(lambda: (i := c.info("b"))["processes"] == 2 and i)
             wait_for_output(c, "a", "ready> ")
             c.input("a", "before the crash\r")
             wait_for_output(c, "a", "echo: before the crash")
@@ -135,6 +136,9 @@ def test_agents_survive_kill_9_and_are_adopted(rundir: Path) -> None:
             done = c.wait("a", 10)
             assert done["exited"] and done["stop_reason"] == "exit status unknown (adopted)"
             assert c.info("b")["status"] == "running"
+            # b's processes are still held the same way (its cgroup came through the state).
+            adopted = wait_until(lambda: (i := c.info("b"))["processes"] == 2 and i)
+            assert adopted["containment"] == held["containment"]
         assert adopted_after < 10
     finally:
         for proc in (first, second):

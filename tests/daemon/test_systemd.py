@@ -149,4 +149,6 @@ def test_unit_files_verify(tmp_path: Path, flavour: str, survive: bool) -> None:
         args = ["systemd-analyze", "verify", *[str(p) for p in inst]]
     result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert sys.executable in made[next(n for n in made if n.endswith(".service"))]
+    service = made[next(n for n in made if n.endswith(".service"))]
+    assert sys.executable in service
+    assert "\nDelegate=yes\n" in service  # a cgroup per session needs a delegated subtree

@@ -94,6 +94,23 @@ def test_timeout_survives_upgrade(client: Client, daemon: DaemonProcess) -> None
         assert info["exited"] and info["stop_reason"] == "timeout"
 
 
+def test_containment_survives_upgrade(client: Client, daemon: DaemonProcess) -> None:
+    """A session's cgroup (or tracking) and keep_processes come through the handover: its
+    processes are still counted, and still ended with it."""
+    client.request("spawn", {"argv": ["sh", "-c", "sleep 1000 & sleep 1000"], "name": "t",
+                             "keep_processes": True})
+    before = wait_until(lambda: (i := client.info("t"))["processes"] == 3 and i)
+    seq = client.events(0)["last"]
+    client.request("upgrade")
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        after = wait_until(lambda: (i := c.info("t"))["processes"] == 3 and i)
+        assert after["containment"] == before["containment"]
+        assert after["keep_processes"] is True
+        c.kill("t", grace=1)
+        wait_until(lambda: c.info("t")["status"] == "exited" and c.info("t")["processes"] == 0)
+
+
 def test_clients_and_streams_carry_on_across_an_upgrade(client: Client,
                                                         daemon: DaemonProcess) -> None:
     client.spawn(agent("printer", "3000000", "--then-wait"), name="p", scrollback_bytes=8 << 20)
@@ -125,3 +142,17 @@ def test_clients_and_streams_carry_on_across_an_upgrade(client: Client,
 
 def tty(data: bytes) -> bytes:
     return data.replace(b"\n", b"\r\n")
+
+
+def test_a_kill_in_its_grace_completes_across_an_upgrade(client: Client,
+                                                          daemon: DaemonProcess) -> None:
+    """The SIGKILL due at the end of a kill's grace is not lost in the handover."""
+    client.spawn(agent("ignore_term"), name="deaf")
+    wait_for_output(client, "deaf", "ready")
+    client.kill("deaf", grace=3)
+    seq = client.events(0)["last"]
+    client.request("upgrade")
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        info = c.wait("deaf", 30)
+        assert info["exited"] and info["exit_signal"] == signal.SIGKILL

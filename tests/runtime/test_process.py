@@ -148,7 +148,9 @@ def test_an_interactive_agent_finishes_its_turn_and_takes_the_next(
     assert manager.wait_for_completion("i1", timeout=60) is None and process.done
     assert "⏺ Fake reply to: a second line of work" in process.output_lines
     assert manager.terminate("i1") is True
-    assert process.return_code == 143 and process.stop_reason is None
+    # kill sends SIGHUP first: Claude Code (and fake_claude) exit 129 on it, as on a closed
+    # terminal; SIGTERM would follow only if it had not.
+    assert process.return_code == 129 and process.stop_reason == "killed"
     assert "claude --resume" in manager.get_output("i1")
     # The agent started unattended: its folder trusted in its HOME's config, nothing else lost.
     config = json.loads((agent_home / ".claude.json").read_text())
