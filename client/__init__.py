@@ -15,6 +15,7 @@ from ._curve import CurveKeys
 from ._exceptions import (
     EOF,
     TIMEOUT,
+    AgentDialog,
     AuthenticationFailed,
     BadRequest,
     ConnectionInterrupted,
@@ -48,6 +49,7 @@ from ._text import LineCooker, TextStripper, strip_ansi
 __all__ = [
     "EOF",
     "TIMEOUT",
+    "AgentDialog",
     "AsyncClient",
     "AsyncSession",
     "AuthenticationFailed",
