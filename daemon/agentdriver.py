@@ -29,10 +29,16 @@ RELEASE_AFTER_S = 0.2
 before its prompt is drawn, and keys typed before that are lost."""
 
 
-def apply(d: Daemon, session: Session, change: Change, why: str) -> None:
+def apply(d: Daemon, session: Session, change: Change, why: str,
+          from_screen: bool = False) -> None:
     """Move the agent to `change` if the state machine allows it."""
+    if not from_screen:
+        session.output_at_hook = session.scrollback.end
     if not allowed(session.state, change):
         return
+    if (change.state, change.reason) == (session.state, session.state_reason) \
+            and not change.new_turn:
+        return  # the same dialog told again (hook and screen): its first words stay
     if change.state == WAITING and session.state != WAITING:
         session.state_before_dialog = session.state
     d.set_state(session, change.state, why, change.reason, change.text, change.new_turn)
@@ -78,11 +84,12 @@ def check_screen(d: Daemon, session: Session) -> None:
     log.debug("session=%s screen read in %.1f ms: %s", session.name,
               (time.monotonic() - started) * 1000, found)
     if found is not None:
+        if session.output_at_hook == session.scrollback.end:
+            return  # a hook spoke after this screen was drawn: it knows better
         reason, question = found
-        if (session.state, session.state_reason, session.state_text) != (WAITING, reason,
-                                                                          question):
-            apply(d, session, Change(WAITING, reason, question), f"dialog on screen: {reason}")
-            session.dialog_on_screen = True
+        apply(d, session, Change(WAITING, reason, question), f"dialog on screen: {reason}",
+              from_screen=True)
+        session.dialog_on_screen = session.state == WAITING
     elif session.dialog_on_screen and session.state == WAITING:
         session.dialog_on_screen = False
         back = session.state_before_dialog or STARTING

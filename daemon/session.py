@@ -96,6 +96,8 @@ class Session:
     """Input for an agent not ready for it yet (starting), typed once it is idle."""
     held_input_bytes: int = 0
     release_armed: bool = False
+    output_at_hook: int = -1
+    """Scrollback end when a hook last reported: a screen not redrawn since is stale."""
     agent: str | None = None
     agent_session_id: str | None = None
     idle_after: float = DEFAULT_IDLE_AFTER_S
