@@ -14,6 +14,7 @@ import pytest
 
 from ptyd.client import Client
 from ptyd.runtime.process import (
+    TURN_FAILED,
     TerminalManager,
     prepare_claude_config,
     session_name,
@@ -296,3 +297,16 @@ def test_close_stops_reading_and_leaves_the_agents_running(
         assert c.info(process.name)["status"] == "running"
         c.kill(process.name)
         assert c.wait(process.name, 20)["exited"]
+
+
+def test_a_failed_interactive_turn_is_reported_as_a_failure(manager: TerminalManager) -> None:
+    process = manager.spawn_claude_agent("i1", "this will fail", "w1", interactive=True)
+    assert manager.wait_for_completion("i1", timeout=60) == TURN_FAILED
+    assert process.done and process.state == "error"
+    assert process.failure == "authentication_failed: Not logged in · Please run /login"
+    assert manager.get_errors("i1").endswith(
+        "turn failed: authentication_failed: Not logged in · Please run /login")
+    manager.send_prompt("i1", "a good one")
+    assert manager.wait_for_completion("i1", timeout=60) is None
+    assert process.failure is None and process.state == "idle"
+    assert "⏺ Fake reply to: a good one" in process.output_lines
