@@ -13,7 +13,7 @@ import pytest
 
 from ptyd.client import AgentDialog, Client
 from tests.agents.fake_claude_support import claude_home, hook_log
-from tests.conftest import agent, wait_until
+from tests.conftest import agent
 
 HOOK_TIMEOUT_S = 30  # each hook is a `python -m ptyd.hook` process: slow on a loaded machine
 
