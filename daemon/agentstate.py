@@ -39,6 +39,7 @@ MAX_REASON_CHARS = 64
 MAX_TEXT_CHARS = 300
 _REASON_RE = re.compile(r"[a-z0-9_]{1,64}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.?)")
 
 AGENT_SESSION_ID_RE = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -61,7 +62,7 @@ def clean_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str | None:
     runs of blanks one space, at most `limit` characters."""
     if not isinstance(value, str) or not value.strip():
         return None
-    text = " ".join(_CONTROL_RE.sub(" ", value).split())
+    text = " ".join(_CONTROL_RE.sub(" ", _ANSI_RE.sub("", value)).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
