@@ -122,16 +122,17 @@ def allowed(current: str, change: Change) -> bool:
 class WaitFor:
     """What a `wait` waits for: one of `states`, entered in a turn after `after_turn` and by a
     state change numbered after `since_seq` (so a wait right after an input never returns on
-    the idle from before it). The exit always ends a wait."""
+    the idle from before it). The exit always ends a wait. An agent with input held for it
+    (`held`) is not idle for a wait: that input is about to be typed."""
 
     states: tuple[str, ...] = (EXITED,)
     after_turn: int | None = None
     since_seq: int | None = None
 
-    def met(self, state: str, turn: int, state_seq: int) -> bool:
+    def met(self, state: str, turn: int, state_seq: int, held: bool = False) -> bool:
         if state == EXITED:
             return True
-        return (state in self.states
+        return (state in self.states and not (held and state == IDLE)
                 and (self.after_turn is None or turn > self.after_turn)
                 and (self.since_seq is None or state_seq > self.since_seq))
 

@@ -112,12 +112,17 @@ class SessionLifecycle:
                           state=state, previous=previous, reason=reason,
                           state_reason=state_reason, state_text=state_text, turn=session.turn)
         session.state_seq = event["seq"]
-        for condition, waiter in session.waiters:
-            if condition.met(state, session.turn, session.state_seq) and not waiter.done():
-                waiter.set_result(None)
-        session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
+        self.resolve_waiters(session)
         if state == IDLE and session.agent is not None:
             agentdriver.schedule_release(self, session)
+
+    def resolve_waiters(self, session: Session) -> None:
+        """Answer the waits whose condition holds now."""
+        for condition, waiter in session.waiters:
+            if not waiter.done() and condition.met(session.state, session.turn,
+                                                   session.state_seq, bool(session.held_input)):
+                waiter.set_result(None)
+        session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
 
     def _note_activity(self, session: Session, output: bool = True) -> None:
         """Silence fallback for programs without hooks: output means working; quiet for
@@ -238,7 +243,8 @@ class SessionLifecycle:
         self.set_state(session, EXITED, "exited")
 
     async def _wait_finished(self, session: Session, condition: WaitFor = EXIT_ONLY) -> None:
-        if session.finished or condition.met(session.state, session.turn, session.state_seq):
+        if session.finished or condition.met(session.state, session.turn, session.state_seq,
+                                             bool(session.held_input)):
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
@@ -257,7 +263,8 @@ class SessionLifecycle:
         `after_turn`, by a state change after event `since_seq`) or the timeout passes;
         True if it did."""
         condition = WaitFor(states, after_turn, since_seq)
-        if session.finished or condition.met(session.state, session.turn, session.state_seq):
+        if session.finished or condition.met(session.state, session.turn, session.state_seq,
+                                             bool(session.held_input)):
             return True
         if self.pending_waits >= self.config.max_pending_waits:
             raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ptyd.client import Client
-from tests.conftest import wait_for_output, wait_until
+from tests.conftest import DaemonProcess, wait_for_output, wait_until
 
 CLAUDE = os.environ.get("PTYD_REAL_CLAUDE") or shutil.which("claude")
 pytestmark = pytest.mark.skipif(not CLAUDE, reason="the real claude CLI is not installed "
@@ -49,3 +49,45 @@ def test_real_claude_states_from_hooks_and_resume_id(client: Client, tmp_path: P
     assert client.wait("real", 20)["exit_code"] == 0
     assert info["agent_session_id"] in bytes(client.read("real", 0, max_bytes=4 << 20)["data"]
                                              ).decode(errors="replace").replace("\r\n", "")
+
+
+def test_real_claude_trust_dialog_held_prompt_and_failed_turn_through_the_cli(
+        daemon: DaemonProcess, tmp_path: Path) -> None:
+    """A fresh, untrusted folder: `waiting: trust` in `ptyd ls`; the task sent meanwhile is
+    held, not eaten; Enter accepts the dialog; the task's turn fails without a login:
+    `error: authentication_failed`, which `ptyd wait --until idle,error` reports."""
+    home, work = tmp_path / "home", tmp_path / "untrusted"
+    home.mkdir()
+    work.mkdir()
+    (home / ".claude.json").write_text(json.dumps({"hasCompletedOnboarding": True,
+                                                   "theme": "dark"}))
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "LANG": "C.UTF-8"}
+    with daemon.client() as c:
+        c.request("spawn", {"argv": [CLAUDE], "name": "real", "cwd": str(work), "env": env,
+                            "cols": 120, "rows": 40, "agent": "claude"})
+        sent = daemon.cli("send", "real", "hello there", "-k", "Enter")  # while it starts
+        assert sent.returncode == 0, sent.stderr
+        info = c.request("wait", {"session": "real", "until": "waiting", "timeout": 30},
+                         timeout=40)
+        assert (info["state"], info["state_reason"]) == ("waiting", "trust")
+        assert "trust" in (info["state_text"] or "")
+        listed = daemon.cli("ls")
+        assert "waiting: trust" in listed.stdout, listed.stdout
+        refused = daemon.cli("send", "real", "eaten?")
+        assert refused.returncode == 1 and "trust" in refused.stderr
+        assert daemon.cli("send", "real", "-k", "Enter").returncode == 0  # keys go through
+        waited = daemon.cli("wait", "real", "--until", "idle,error", "--timeout", "60",
+                            timeout=90)
+        assert waited.returncode == 0, waited.stderr
+        assert waited.stdout.splitlines()[0] == "error: authentication_failed"
+        assert "Not logged in" in waited.stdout
+        listed = daemon.cli("ls")
+        assert "error: authentication_failed" in listed.stdout, listed.stdout
+        info = c.info("real")
+        assert info["turn"] == 1 and info["state_text"] == "Not logged in · Please run /login"
+        states = [(e["state"], e["state_reason"]) for e in c.events(0)["events"]
+                  if e["type"] == "session.state"]
+        assert states == [("waiting", "trust"), ("idle", None), ("working", None),
+                          ("error", "authentication_failed")]  # Enter: idle, then the task
+        c.kill("real")
