@@ -3,7 +3,8 @@
 Input is never eaten by an agent (`agent: "claude"`) that cannot take it: text sent while it
 starts is held and typed once it is idle at its prompt; text sent while it shows a dialog is
 refused (it would answer the dialog, and be lost), unless `force`. Keys (control bytes, escape
-sequences, one single character: see agentstate.is_key) always go through, to answer dialogs.
+sequences, one single character: see agentstate.is_key) always go through, to answer dialogs;
+so does what a person attached to the session types (a viewer's input).
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
                             f"session {msg.session!r} is not reading its input; "
                             f"{queued} bytes are already queued",
                             {"limit": "max_pending_input_bytes", "max": MAX_PENDING_INPUT_BYTES})
+    # A person attached (a viewer) sees the screen and types into it: never held or refused.
+    force = msg.force or viewer is not None
     key = is_key(msg.data)
-    if (session.agent is not None and not msg.force and not key
+    if (session.agent is not None and not force and not key
             and agentdriver.at_dialog(session)):
         raise ProtocolError(
             ErrorCode.AGENT_DIALOG,
@@ -51,7 +54,7 @@ def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
             {"session": msg.session, "state_reason": session.state_reason,
              "state_text": session.state_text})
     turn, seq = session.turn, d.events.last_seq
-    held = not msg.force and agentdriver.holds_input(session)
+    held = not force and agentdriver.holds_input(session)
     if held:
         agentdriver.hold(session, msg.data)
     else:
