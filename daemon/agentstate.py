@@ -31,9 +31,10 @@ STARTING, WORKING, WAITING, IDLE, ERROR, EXITED = (
     "starting", "working", "waiting", "idle", "error", "exited")
 DEFAULT_IDLE_AFTER_S = 2.0
 
-DIALOG_REASONS = frozenset({"trust", "permission", "bypass", "login", "mcp", "elicitation"})
-"""`state_reason`s of `waiting` that mean a question on screen: text typed there would answer
-it (and be lost), so `input` refuses text then (keys pass)."""
+DIALOG_REASONS = frozenset({"trust", "permission", "bypass", "login", "mcp", "dialog"})
+"""`state_reason`s of `waiting` that mean a choice on screen: text typed there would answer it
+(and be lost), so `input` refuses text then (keys pass). Not `elicitation`: a form that asks
+for text."""
 
 MAX_REASON_CHARS = 64
 MAX_TEXT_CHARS = 300

@@ -486,6 +486,8 @@ class TerminalManager:
 
         if not process._turn_given.wait(remaining()):
             return None
+        if process.interactive and process._turn_started is None and process.error:
+            return None  # the prompt could not be given (`error` says why): nothing to wait for
         until = ["idle", "error"] if process.interactive and process._turn_started else None
         # Only a state entered after the prompt was typed ends its turn, never the idle before.
         info = process.session.wait(remaining(), until=until, since_seq=process._turn_seq)

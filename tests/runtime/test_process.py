@@ -310,3 +310,22 @@ def test_a_failed_interactive_turn_is_reported_as_a_failure(manager: TerminalMan
     assert manager.wait_for_completion("i1", timeout=60) is None
     assert process.failure is None and process.state == "idle"
     assert "⏺ Fake reply to: a good one" in process.output_lines
+
+
+def test_an_agent_stopped_at_the_trust_dialog_says_so(daemon: DaemonProcess, fake_claude: Path,
+                                                      agent_home: Path, tmp_path: Path) -> None:
+    """Without the trust recorded, the prompt is not typed into the dialog (it would be eaten):
+    the agent is `waiting` at `trust`, and `error` says why the prompt was not given."""
+    with TerminalManager(tmp_path / "base", daemon_dir=daemon.dir, claude=str(fake_claude),
+                         claude_home=agent_home, seed_claude_config=False) as m:
+        process = m.spawn_claude_agent("t1", "the task", "w1", interactive=True)
+        assert m.wait_for_completion("t1", timeout=60) is None and not process.done
+        assert process.state == "waiting"
+        assert process.session.info()["state_reason"] == "trust"
+        assert process.error is not None and "dialog (trust" in process.error
+        process.session.send_keys("Enter")  # a person trusts the folder
+        assert process.session.wait(60, until="idle")["state"] == "idle"
+        m.send_prompt("t1", "the task")
+        assert m.wait_for_completion("t1", timeout=60) is None and process.done
+        assert "⏺ Fake reply to: the task" in process.output_lines
+        m.terminate_all(grace=2)
