@@ -138,15 +138,17 @@ def _release(d: Daemon, session: Session) -> None:
 
 
 def on_exit(d: Daemon, session: Session) -> None:
-    """An agent that exits non-zero before its first turn failed to start (not logged in,
-    offline onboarding, a bad flag): that is an `error`, with the last words on its screen."""
+    """An agent that exits non-zero (1..127) by itself before its first turn failed to start
+    (offline onboarding, a bad flag, a refused resume): that is an `error`, with the last words
+    on its screen. Killed (by a signal, or exiting 128+N after one) it did not fail."""
     status = session.exit_status
-    if session.agent is None or session.turn > 0 or status is None or not (
-            status.code or status.signal):
+    if session.agent is None or session.turn > 0 or status is None or status.code is None:
         return
+    if not 0 < status.code < 128 or session.stop_reason is not None or d.stopping:
+        return  # 128+N: it was told to stop (a signal), as by a kill, a timeout, a shutdown
     lines = [line.strip() for line in read_screen(session) if line.strip()]
     text = lines[-1][:300] if lines else None
-    code = f"exit code {status.code}" if status.code else f"signal {status.signal}"
+    code = f"exit code {status.code}"
     apply(d, session, Change(ERROR, "startup_failed", f"{code}: {text}" if text else code),
           "exited before its first turn")
 

@@ -8,7 +8,7 @@ The state machine of every session, in one place (docs/protocol.md §7.2 has the
 | `working`  | hook UserPromptSubmit (a new turn), PreToolUse, PostToolUse; no hooks: output, or input with a line end (a new turn) | |
 | `waiting`  | hook PermissionRequest, Notification permission_prompt / elicitation_dialog; a dialog on screen (trust, permission, bypass, login, mcp) | the dialog gone from the screen: back to the state before it |
 | `idle`     | hook SessionStart, Stop, Notification idle_prompt; no hooks: quiet for idle_after | |
-| `error`    | hook StopFailure; an agent that exits non-zero before its first turn | only a new turn (UserPromptSubmit) or the exit |
+| `error`    | hook StopFailure; an agent that exits 1..127 by itself before its first turn | only a new turn (UserPromptSubmit) or the exit |
 | `exited`   | the program exited and its output is drained                      | never |
 
 For Claude Code the state comes from its own hooks (exact, not guessed): the daemon gives each

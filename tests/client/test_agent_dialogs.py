@@ -119,3 +119,15 @@ def test_a_wait_for_the_turn_just_started_never_returns_on_the_idle_before(
         assert done["reached"] and done["turn"] == i + 1, (i, done)
         s.expect_exact(f"echo: echo {i}", timeout=10)
     s.kill()
+
+
+def test_an_agent_killed_before_any_turn_did_not_fail(client: Client, fake_claude: Path,
+                                                      project: Path,
+                                                      claude_env: dict[str, str]) -> None:
+    s = client.spawn([str(fake_claude)], name="c", cwd=str(project), env=claude_env,
+                     agent="claude")
+    s.wait(HOOK_TIMEOUT_S, until="idle")
+    s.kill()
+    done = s.wait(HOOK_TIMEOUT_S)
+    assert done["exit_code"] == 143 and done["state"] == "exited"
+    assert done["state_reason"] is None
