@@ -131,3 +131,21 @@ def test_an_agent_killed_before_any_turn_did_not_fail(client: Client, fake_claud
     done = s.wait(HOOK_TIMEOUT_S)
     assert done["exit_code"] == 143 and done["state"] == "exited"
     assert done["state_reason"] is None
+
+
+def test_a_dialog_quoted_in_the_transcript_is_not_a_dialog(client: Client, fake_claude: Path,
+                                                           project: Path,
+                                                           claude_env: dict[str, str]) -> None:
+    s = client.spawn([str(fake_claude)], name="c", cwd=str(project), env=claude_env,
+                     agent="claude")
+    s.wait(HOOK_TIMEOUT_S, until="idle")
+    since = client.events(0)["last"]
+    # (short: the fake, busy running a hook, may read text and Enter at once, a paste if long)
+    sent = s.send_line("say Proceed?|\u276f 1. Yes|  2. No")
+    s.wait(HOOK_TIMEOUT_S, until="idle", since_seq=sent["seq"])
+    s.expect_exact("2. No", timeout=10)
+    s.wait_until_quiet(1.0, timeout=HOOK_TIMEOUT_S)  # longer than the daemon waits to look
+    assert s.info()["state"] == "idle"
+    assert [e["state"] for e in client.events(since + 1)["events"]
+            if e["type"] == "session.state"] == ["working", "idle"]
+    s.kill()
