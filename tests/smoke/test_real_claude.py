@@ -91,3 +91,19 @@ def test_real_claude_trust_dialog_held_prompt_and_failed_turn_through_the_cli(
         assert states == [("waiting", "trust"), ("idle", None), ("working", None),
                           ("error", "authentication_failed")]  # Enter: idle, then the task
         c.kill("real")
+
+
+def test_real_claude_that_cannot_start_is_an_error(client: Client, tmp_path: Path) -> None:
+    """A fresh HOME offline: the onboarding's connectivity check fails and the CLI exits 1
+    before any turn: `startup_failed`, with its last words."""
+    home, work = tmp_path / "fresh-home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "LANG": "C.UTF-8"}
+    client.request("spawn", {"argv": [CLAUDE], "name": "fresh", "cwd": str(work), "env": env,
+                             "cols": 120, "rows": 40, "agent": "claude"})
+    done = client.request("wait", {"session": "fresh", "until": ["idle", "error"],
+                                   "timeout": 30}, timeout=40)
+    assert done["exit_code"] == 1 and done["state_reason"] == "startup_failed", done
+    assert done["state_text"].startswith("exit code 1: ")
