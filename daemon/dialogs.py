@@ -95,7 +95,7 @@ def _question(above: list[str], reason: str) -> str | None:
     for line in reversed(above):
         if "?" in line:
             return line[: line.index("?") + 1].split(": ")[-1] if reason == "trust" else line
-    for line in reversed(above):
-        if reason == "bypass" and "bypass" in line.lower():
-            return line
+    for line in above:
+        if reason == "bypass" and "bypass permissions mode" in line.lower():
+            return line  # the warning's title
     return above[-1] if above else None

@@ -107,3 +107,23 @@ def test_real_claude_that_cannot_start_is_an_error(client: Client, tmp_path: Pat
                                    "timeout": 30}, timeout=40)
     assert done["exit_code"] == 1 and done["state_reason"] == "startup_failed", done
     assert done["state_text"].startswith("exit code 1: ")
+
+
+def test_real_claude_bypass_warning_is_waiting_bypass(client: Client, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    (home / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True, "theme": "dark",
+        "projects": {str(work): {"hasTrustDialogAccepted": True}}}))
+    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+           "LANG": "C.UTF-8", "IS_SANDBOX": "1"}
+    s = client.spawn([CLAUDE, "--dangerously-skip-permissions"], name="bypass", cwd=str(work),
+                     env=env, cols=120, rows=40, agent="claude")
+    info = s.wait(30, until=["waiting", "idle", "error"])
+    assert (info["state"], info["state_reason"]) == ("waiting", "bypass")
+    assert info["state_text"] == "WARNING: Claude Code running in Bypass Permissions mode"
+    s.send_keys("Down")
+    s.send_keys("Enter")  # 2. Yes, I accept
+    assert s.wait(30, until=["idle", "error"])["state"] == "idle"
+    s.kill()
