@@ -447,9 +447,9 @@ def cmd_wait(args: argparse.Namespace) -> int:
         since_seq = args.since_seq
         if until and since_seq is None and args.after_turn is None and not args.now:
             # After `ptyd send` from this shell: only a state entered after it (cli/turns.py).
-            record = turns.last_send(getattr(args, "connect", None) or str(args.dir), args.name,
-                                     c.info(args.name)["epoch"])
-            since_seq = record["seq"] if record else None
+            record = turns.last_send(getattr(args, "connect", None) or str(args.dir), args.name)
+            if record is not None and record.get("epoch") == c.info(args.name)["epoch"]:
+                since_seq = record["seq"]
         info = c.request("wait", {"session": args.name, "timeout": args.timeout,
                                   "until": until, "since_seq": since_seq,
                                   "after_turn": args.after_turn}, timeout=transport)

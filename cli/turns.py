@@ -46,12 +46,11 @@ def record_send(daemon: str, session: str, reply: dict[str, Any]) -> None:
         pass
 
 
-def last_send(daemon: str, session: str, epoch: int | None) -> dict[str, Any] | None:
-    """The record of this shell's last send to `session`, if it is of this incarnation of it."""
+def last_send(daemon: str, session: str) -> dict[str, Any] | None:
+    """The record of this shell's last send to `session` (`seq`, `turn`, `epoch`): the caller
+    checks that the epoch is the session's now (not another session of that name)."""
     try:
         record = json.loads(_record_path(daemon, session).read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(record, dict) or record.get("epoch") != epoch:
-        return None  # another session of that name, or another daemon: not ours
-    return record
+    return record if isinstance(record, dict) and isinstance(record.get("seq"), int) else None

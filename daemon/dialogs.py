@@ -88,14 +88,15 @@ def find_dialog(lines: list[str]) -> tuple[str, str | None] | None:
 
 
 def _question(above: list[str], reason: str) -> str | None:
-    """The line that asks: the last one above the options ending in `?` (or naming the
-    trust/bypass question), else the nearest non-blank one."""
+    """The line that asks: the last one above the options holding `?`; else the first naming
+    the dialog (the bypass warning's title, "New MCP server found ..."); else the nearest."""
     above = [line for line in above if line and not _OPTION_RE.match(line)
              and not re.match(r"^\d+\.\s", line)]
     for line in reversed(above):
         if "?" in line:
             return line[: line.index("?") + 1].split(": ")[-1] if reason == "trust" else line
+    words = dict(_KINDS).get(reason, ())
     for line in above:
-        if reason == "bypass" and "bypass permissions mode" in line.lower():
-            return line  # the warning's title
+        if any(word in line.lower() for word in words):
+            return line
     return above[-1] if above else None

@@ -72,6 +72,14 @@ def test_the_bypass_warning_and_an_unknown_choice() -> None:
     assert find_dialog(["Select model", "\u276f 1. Sonnet", "  2. Opus"]) == ("dialog",
                                                                             "Select model")
     assert find_dialog(["just output", "\u276f "]) is None
+    login = ["Claude Code can be used with your Claude subscription or billed based on API usage",
+             "Select login method:", "\u276f 1. Claude account with subscription",
+             "  2. Anthropic Console account"]
+    assert find_dialog(login) == ("login", "Select login method:")
+    mcp = ["New MCP server found in .mcp.json: github", "", "MCP servers may execute code.",
+           "\u276f 1. Use this and all future MCP servers in this project",
+           "  2. Use this MCP server", "  3. Continue without using this MCP server"]
+    assert find_dialog(mcp) == ("mcp", "New MCP server found in .mcp.json: github")
 
 
 def test_the_screen_is_rebuilt_from_an_inline_tui_tail() -> None:
