@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ptyd.client import Client
-from tests.conftest import DaemonProcess, wait_for_output, wait_until
+from tests.conftest import DaemonProcess, wait_for_output
 
 CLAUDE = os.environ.get("PTYD_REAL_CLAUDE") or shutil.which("claude")
 pytestmark = pytest.mark.skipif(not CLAUDE, reason="the real claude CLI is not installed "
@@ -37,12 +37,14 @@ def test_real_claude_states_from_hooks_and_resume_id(client: Client, tmp_path: P
                           timeout=40)["state"] == "idle"
     info = client.info("real")
     assert info["agent_session_id"]
-    client.input("real", "hello there")
+    sent = client.input("real", "hello there")
     wait_for_output(client, "real", "hello")  # the echo may use cursor moves for spaces
     client.input("real", "\r")  # a separate write: text and Enter together read as a paste
-    wait_until(lambda: client.info("real")["state"] in ("working", "idle"))
-    client.request("wait", {"session": "real", "until": "idle", "timeout": 30}, timeout=40)
-    wait_for_output(client, "real", "Not logged in")
+    # The turn this prompt started (never the idle from before it): it fails, not logged in.
+    failed = client.request("wait", {"session": "real", "until": ["idle", "error"],
+                                     "since_seq": sent["seq"], "timeout": 30}, timeout=40)
+    assert (failed["state"], failed["state_reason"]) == ("error", "authentication_failed")
+    wait_for_output(client, "real", "Please run /login")
     client.resize("real", 100, 30)  # repaints at the new size
     client.input("real", b"\x03")
     client.input("real", b"\x03")
