@@ -18,7 +18,7 @@ from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from . import agentdriver, persist
-from .agentstate import EXITED, IDLE, WORKING, WaitFor
+from .agentstate import ERROR, EXITED, IDLE, WORKING, WaitFor
 from .logs import log
 from .session import EOF_AFTER_EXIT_S, Session
 
@@ -95,7 +95,7 @@ class SessionLifecycle:
         submitted. Emits session.state when anything of it changed."""
         if session.finished and state != EXITED:
             return
-        if state == EXITED and session.state == "error":  # why it ended stays readable
+        if state == EXITED and session.state == ERROR:  # why it ended stays readable
             state_reason, state_text = session.state_reason, session.state_text
         if not new_turn and (state, state_reason, state_text) == (
                 session.state, session.state_reason, session.state_text):
