@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import re
 
-import pyte
-
 TAIL_BYTES = 16 << 10
 """Scrollback fed to a fresh emulator to read the screen: an inline TUI redraws its prompt
 region with relative moves of at most a screen, and a dialog screen is ~2 kB."""
@@ -53,6 +51,8 @@ def screen_lines(tail: bytes, cols: int, rows: int, from_bottom: bool) -> list[s
     `from_bottom`: the tail starts mid-stream, after the terminal had scrolled: start with the
     cursor on the bottom row, where a scrolled terminal keeps it, so the relative cursor-up
     moves of an inline TUI land where they did."""
+    import pyte  # here, not at the top: the daemon starts without it (35 ms), most never need it
+
     screen = pyte.Screen(cols, rows)
     stream = pyte.ByteStream(screen)
     if from_bottom:
