@@ -102,11 +102,13 @@ def at_dialog(session: Session) -> bool:
     return session.state == WAITING and session.state_reason in DIALOG_REASONS
 
 
-def holds_input(session: Session) -> bool:
-    """Text for an agent that cannot take it yet is held: while it starts, and behind input
-    held before (order is kept)."""
-    return session.agent is not None and (session.state == STARTING or (
-        bool(session.held_input) and not at_dialog(session)))
+def holds_input(session: Session, key: bool) -> bool:
+    """Text for an agent that cannot take it yet is held while it starts; anything behind
+    input held before is held too (order is kept). A key with nothing held before it goes
+    through: it answers what is on screen (a dialog the daemon has not read yet)."""
+    if session.agent is None or at_dialog(session):
+        return False
+    return bool(session.held_input) or (session.state == STARTING and not key)
 
 
 def hold(session: Session, data: bytes) -> None:

@@ -54,7 +54,7 @@ def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
             {"session": msg.session, "state_reason": session.state_reason,
              "state_text": session.state_text})
     turn, seq = session.turn, d.events.last_seq
-    held = not force and agentdriver.holds_input(session)
+    held = not force and agentdriver.holds_input(session, key)
     if held:
         agentdriver.hold(session, msg.data)
     else:

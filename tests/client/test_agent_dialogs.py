@@ -30,6 +30,7 @@ def test_the_trust_dialog_is_waiting_trust_and_text_sent_meanwhile_is_not_eaten(
         tmp_path: Path) -> None:
     s = client.spawn([str(fake_claude)], name="c", cwd=str(project), env=untrusted_env,
                      agent="claude")
+    assert s.send_keys("C-u")["held"] is False  # a lone key goes through: nothing before it
     held = s.send("hello from the orchestrator")  # before anything is on screen
     assert held["held"] is True
     s.send_keys("Enter")  # held as well: behind the text, in order
