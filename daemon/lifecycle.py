@@ -18,7 +18,7 @@ from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from . import agentdriver, persist
-from .agentstate import ERROR, EXITED, IDLE, WORKING, WaitFor
+from .agentstate import ERROR, EXITED, IDLE, WORKING, Change, WaitFor, allowed
 from .logs import log
 from .session import EOF_AFTER_EXIT_S, Session
 
@@ -93,8 +93,9 @@ class SessionLifecycle:
         """Enter `state` (see daemon/agentstate.py); `reason` is free text for people,
         `state_reason`/`state_text` say which dialog or failure; `new_turn`: a prompt was
         submitted. Emits session.state when anything of it changed."""
-        if session.finished and state != EXITED:
-            return
+        if (session.finished and state != EXITED) or not allowed(
+                session.state, Change(state, new_turn=new_turn)):
+            return  # e.g. output after a failed turn: it stays `error` until a new turn
         if state == EXITED and session.state == ERROR:  # why it ended stays readable
             state_reason, state_text = session.state_reason, session.state_text
         if not new_turn and (state, state_reason, state_text) == (

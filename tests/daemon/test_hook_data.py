@@ -56,14 +56,23 @@ def test_an_agent_session_id_that_is_not_a_uuid_is_refused(client: Client,
     assert client.info("a")["agent_session_id"] == good
 
 
-def test_the_token_survives_an_upgrade(daemon: DaemonProcess, client: Client) -> None:
+def test_the_token_and_the_agent_state_survive_an_upgrade(daemon: DaemonProcess,
+                                                           client: Client) -> None:
     client.spawn(agent("prompt"), name="a")
-    token = token_of(client, "a")
+    token = token_of(client, "a")  # a line submitted: turn 1
+    client.request("hook", {"session": "a", "event": "StopFailure", "token": token,
+                            "payload": {"error": "rate_limit", "last_assistant_message": "429"}})
+    before = client.info("a")
+    assert (before["state"], before["state_reason"], before["turn"]) == ("error", "rate_limit", 1)
     seq = client.events(0)["last"]
     assert client.request("upgrade")["upgrading"] is True
     wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
     with daemon.client() as again:
-        assert hook(again, "a", token)["state"] == "idle"
+        after = again.info("a")
+        assert {k: after[k] for k in ("state", "state_reason", "state_text", "turn",
+                                      "state_seq")} == \
+            {k: before[k] for k in ("state", "state_reason", "state_text", "turn", "state_seq")}
+        assert hook(again, "a", token)["state"] == "error"  # a late Stop does not hide it
         with pytest.raises(BadRequest, match="token"):
             hook(again, "a", "0" * 32)
 
