@@ -31,6 +31,7 @@ _PRIVATE_CSI_RE = re.compile(rb"\x1b\[[<>=][0-?]*[ -/]*[@-~]")
 _MARKS = "\u276f\u203a>"  # the selection / prompt marks: heavy and single angle quotes, >
 _OPTION_RE = re.compile(rf"^[\s│|]*[{_MARKS}]\s*\d+\.\s+\S")
 _INPUT_RE = re.compile(rf"^[\s│|]*[{_MARKS}](?:\s|$)(?!\s*\d+\.\s)")
+_RULE_RE = re.compile(r"─{10,}")
 _FRAME_CHARS = "│╭╮╰╯─┃━ "
 
 # (reason, words of the region that name it), first match wins: the bypass warning and the
@@ -73,6 +74,8 @@ def find_dialog(lines: list[str]) -> tuple[str, str | None] | None:
                   None)
     if option is None:
         return None
+    if option > 0 and _RULE_RE.fullmatch(lines[option - 1].strip()):
+        return None  # right under the input box's rule: text typed at the prompt ("1. fix")
     below = [line for line in lines[option + 1:] if line.strip()]
     if len(below) > BELOW_OPTION_ROWS or any(_INPUT_RE.match(line) for line in below):
         return None  # the input box is below it: that choice is transcript, not a dialog

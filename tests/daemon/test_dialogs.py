@@ -64,6 +64,12 @@ def test_dialog_words_in_the_transcript_above_the_input_box_do_not_count() -> No
     assert find_dialog(PROSE) is None
 
 
+def test_a_numbered_list_typed_at_the_prompt_is_not_a_dialog() -> None:
+    rule = "─" * 60
+    assert find_dialog(["> earlier", rule, "\u276f 1. fix the parser", "  2. add tests", rule,
+                        "  ? for shortcuts"]) is None
+
+
 def test_the_bypass_warning_and_an_unknown_choice() -> None:
     bypass = ["WARNING: Claude Code running in Bypass Permissions mode", "",
               "\u276f 1. No, exit", "  2. Yes, I accept"]
