@@ -18,7 +18,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import handover
+from . import agentdriver, handover
+from .agentstate import IDLE
 from .logs import log
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ def adopt(d: Daemon, state: dict[str, Any]) -> int:
         d.adopt_session(session)
         if entry["timeout_at"] is not None and session.running:
             d.schedule_timeout(session, max(0.0, entry["timeout_at"] - now_wall))
+        if session.state == IDLE and session.running:
+            agentdriver.schedule_release(d, session)  # input held for an agent gone idle
         for viewer in session.viewers.values():
             d.adopt_viewer(viewer)
             loop.call_later(VIEWER_RETURN_S, d.drop_viewer_unless_subscribed, viewer.id)
