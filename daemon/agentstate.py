@@ -1,12 +1,13 @@
 """Agent state: is the program working, waiting for a decision, idle at its prompt, or failed?
 
-The state machine of every session, in one place (docs/protocol.md §7.2 has the same table):
+The state machine of every session, in one place (docs/protocol.md §7.19 has the same table;
+the moves are made by lifecycle.set_state, agentdriver.py and ops/hook.py, under `allowed`):
 
 | state      | entered on                                                        | left on |
 |------------|-------------------------------------------------------------------|---------|
 | `starting` | spawn                                                             | anything below |
 | `working`  | hook UserPromptSubmit (a new turn), PreToolUse, PostToolUse; no hooks: output, or input with a line end (a new turn) | |
-| `waiting`  | hook PermissionRequest, Notification permission_prompt / elicitation_dialog; a dialog on screen (trust, permission, bypass, login, mcp) | the dialog gone from the screen: back to the state before it |
+| `waiting`  | hook PermissionRequest, Notification permission_prompt / elicitation_dialog; a dialog on screen (trust, permission, bypass, login, mcp, dialog) | a hook; the dialog gone from the screen: back to the state before it |
 | `idle`     | hook SessionStart, Stop, Notification idle_prompt; no hooks: quiet for idle_after | |
 | `error`    | hook StopFailure; an agent that exits 1..127 by itself before its first turn | only a new turn (UserPromptSubmit) or the exit |
 | `exited`   | the program exited and its output is drained                      | never |
@@ -36,7 +37,6 @@ DIALOG_REASONS = frozenset({"trust", "permission", "bypass", "login", "mcp", "di
 (and be lost), so `input` refuses text then (keys pass). Not `elicitation`: a form that asks
 for text."""
 
-MAX_REASON_CHARS = 64
 MAX_TEXT_CHARS = 300
 _REASON_RE = re.compile(r"[a-z0-9_]{1,64}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
