@@ -198,7 +198,8 @@ class AgentProcess:
 
     @property
     def state(self) -> str:
-        """The agent state now: starting, working, waiting (for a person), idle, exited."""
+        """The agent state now: starting, working, waiting (for a person: which dialog is
+        `session.info()["state_reason"]`), idle, error (its last turn failed), exited."""
         if self._exited:
             return "exited"
         try:
