@@ -399,10 +399,15 @@ def _report_state(args: argparse.Namespace, info: dict[str, Any]) -> int:
         print(f"ptyd: session {args.name!r} still {format.state_cell(info)} after "
               f"{args.timeout:g}s", file=sys.stderr)
         return WAIT_TIMEOUT_EXIT
+    _print_state(info)
+    return 1 if info["state"] == "error" else 0
+
+
+def _print_state(info: dict[str, Any]) -> None:
+    """`waiting: trust` and, indented below, the dialog's question or the failure's message."""
     print(format.state_cell(info))
     if info.get("state_text") and info["state"] in ("error", "waiting"):
         print(f"  {info['state_text']}")
-    return 1 if info["state"] == "error" else 0
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -460,9 +465,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return WAIT_TIMEOUT_EXIT
     if until and not info["exited"]:
-        print(format.state_cell(info))
-        if info.get("state_text") and info["state"] in ("error", "waiting"):
-            print(f"  {info['state_text']}")
+        _print_state(info)
         return 0
     return format.exit_code(info)
 
