@@ -150,3 +150,18 @@ def test_a_dialog_quoted_in_the_transcript_is_not_a_dialog(client: Client, fake_
     assert [e["state"] for e in client.events(since + 1)["events"]
             if e["type"] == "session.state"] == ["working", "idle"]
     s.kill()
+
+
+def test_fifty_prompts_to_claude_each_wait_for_their_own_turn(
+        client: Client, fake_claude: Path, project: Path, claude_env: dict[str, str]) -> None:
+    """With hooks, the state changes only when the agent's hook reports, well after the input:
+    a wait right after the input must not take the idle from before it."""
+    s = client.spawn([str(fake_claude)], name="c", cwd=str(project), env=claude_env,
+                     agent="claude")
+    s.wait(HOOK_TIMEOUT_S, until="idle")
+    for i in range(50):
+        sent = s.send_line(f"round {i}")
+        done = s.wait(HOOK_TIMEOUT_S, until=["idle", "error"], since_seq=sent["seq"])
+        assert (done["state"], done["turn"]) == ("idle", i + 1), (i, done)
+        s.expect_exact(f"Fake reply to: round {i}", timeout=10)
+    s.kill()
