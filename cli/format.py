@@ -45,11 +45,19 @@ def age(seconds: float) -> str:
     return f"{seconds}s"
 
 
+def state_cell(info: dict[str, Any]) -> str:
+    """`idle`, `waiting: trust`, `error: authentication_failed`: the state and which dialog or
+    failure it is."""
+    state = str(info.get("state", "-"))
+    reason = info.get("state_reason")
+    return f"{state}: {reason}" if reason else state
+
+
 def table(sessions: list[dict[str, Any]]) -> str:
     rows = [("NAME", "STATUS", "STATE", "VIEWERS", "PID", "SIZE", "AGE", "COMMAND")]
     now = time.time()
     for s in sessions:
-        rows.append((s["name"], exit_text(s), s.get("state", "-"), str(s.get("viewers", 0)),
+        rows.append((s["name"], exit_text(s), state_cell(s), str(s.get("viewers", 0)),
                      str(s["pid"]), f"{s['cols']}x{s['rows']}", age(now - s["created"]),
                      shlex.join(s["argv"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]

@@ -43,8 +43,9 @@ def report(event: str | None = None, directory: str | None = None) -> int:
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.connect(Endpoints.in_dir(where).control)
-        sock.send_multipart(encode_request(1, "hook", {"session": session, "event": name,
-                                                       "payload": payload}))
+        sock.send_multipart(encode_request(1, "hook", {
+            "session": session, "event": name, "payload": payload,
+            "token": os.environ.get("PTYD_SESSION_TOKEN", "")}))  # proves it runs in `session`
         if not sock.poll(REPLY_TIMEOUT_MS):
             print("ptyd hook: no reply from the daemon", file=sys.stderr)
             return 0

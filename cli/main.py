@@ -1,7 +1,8 @@
 """The `ptyd` command: tmux-style verbs over the client library. All logic lives in the daemon.
 
 Exit codes: 0 success; 1 a request failed (message on stderr); 2 bad usage; `ptyd wait`
-exits with the session's own code (128+N for a killing signal N), 124 on timeout.
+exits with the session's own code (128+N for a killing signal N), 124 on timeout; `ptyd send
+--wait` exits 1 if the turn ended in `error`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ptyd.proto.errors import ProtocolError
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
-from . import format
+from . import format, turns
 
 WAIT_TIMEOUT_EXIT = 124
 GIT_TIMEOUT_S = 600.0
@@ -233,7 +234,7 @@ def _agents_table(sessions: list[dict[str, Any]]) -> str:
     now = time.time()
     changes = {True: "yes", False: "no", None: "-"}
     for s in sessions:
-        rows.append((s["name"], format.exit_text(s), s.get("state", "-"), s.get("branch") or "-",
+        rows.append((s["name"], format.exit_text(s), format.state_cell(s), s.get("branch") or "-",
                      changes[s.get("dirty") if s.get("branch") else None],
                      str(s.get("viewers", 0)), str(s["pid"]), f"{s['cols']}x{s['rows']}",
                      format.age(now - s["created"]), shlex.join(s["argv"])))
@@ -367,16 +368,65 @@ def _key(name: str) -> bytes:
         raise UsageError(str(e)) from None
 
 
+def _send_options(args: argparse.Namespace) -> list[str]:
+    """--wait, --force, --timeout S may also follow NAME (before any `--`)."""
+    tokens, rest = list(args.items), []
+    while tokens:
+        token = tokens.pop(0)
+        if token == "--":
+            rest += [token, *tokens]
+            break
+        if token in ("--wait", "--force"):
+            setattr(args, token[2:], True)
+        elif token == "--timeout" or token.startswith("--timeout="):
+            value = token.partition("=")[2] or (tokens.pop(0) if tokens else "")
+            try:
+                args.timeout = float(value)
+            except ValueError:
+                raise UsageError(f"--timeout wants seconds, not {value!r}") from None
+        else:
+            rest.append(token)
+    return rest
+
+
 def cmd_send(args: argparse.Namespace) -> int:
-    items = parse_send_items(args.items)
+    items = parse_send_items(_send_options(args))
+    daemon = getattr(args, "connect", None) or str(args.dir)
     with _client(args) as c:
-        previous = None
+        previous, first = None, None
         for kind, data in items:
             if previous == "text" and kind == "key":
                 time.sleep(PASTE_GAP_S)  # a key right after text must not read as a paste
-            c.input(args.name, data)
+            reply = c.input(args.name, data, force=args.force)
+            first = first or reply
             previous = kind
-    return 0
+        if first is not None and any(turns.submits(kind, data) for kind, data in items):
+            turns.record_send(daemon, args.name, first)
+        if not args.wait or first is None:
+            return 0
+        transport = 0 if args.timeout is None else args.timeout + 10
+        info = c.request("wait", {"session": args.name, "timeout": args.timeout,
+                                  "until": ["idle", "error", "waiting"],
+                                  "since_seq": first.get("seq")}, timeout=transport)
+    return _report_state(args, info)
+
+
+def _report_state(args: argparse.Namespace, info: dict[str, Any]) -> int:
+    """A wait for states: print the state reached (`error: rate_limit`); exit 0, 1 for an
+    error, 124 if the timeout passed first."""
+    if not info["reached"]:
+        print(f"ptyd: session {args.name!r} still {format.state_cell(info)} after "
+              f"{args.timeout:g}s", file=sys.stderr)
+        return WAIT_TIMEOUT_EXIT
+    _print_state(info)
+    return 1 if info["state"] == "error" else 0
+
+
+def _print_state(info: dict[str, Any]) -> None:
+    """`waiting: trust` and, indented below, the dialog's question or the failure's message."""
+    print(format.state_cell(info))
+    if info.get("state_text") and info["state"] in ("error", "waiting"):
+        print(f"  {info['state_text']}")
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -419,15 +469,22 @@ def cmd_wait(args: argparse.Namespace) -> int:
     until = args.until.split(",") if args.until else None
     transport = 0 if args.timeout is None else args.timeout + 10
     with _client(args) as c:
+        since_seq = args.since_seq
+        if until and since_seq is None and args.after_turn is None and not args.now:
+            # After `ptyd send` from this shell: only a state entered after it (cli/turns.py).
+            record = turns.last_send(getattr(args, "connect", None) or str(args.dir), args.name)
+            if record is not None and record.get("epoch") == c.info(args.name)["epoch"]:
+                since_seq = record["seq"]
         info = c.request("wait", {"session": args.name, "timeout": args.timeout,
-                                  "until": until}, timeout=transport)
+                                  "until": until, "since_seq": since_seq,
+                                  "after_turn": args.after_turn}, timeout=transport)
     if not info["reached"]:
         now = info["state"] if until else "running"
         print(f"ptyd: session {args.name!r} still {now} after {args.timeout:g}s",
               file=sys.stderr)
         return WAIT_TIMEOUT_EXIT
     if until and not info["exited"]:
-        print(info["state"])
+        _print_state(info)
         return 0
     return format.exit_code(info)
 
@@ -658,6 +715,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("send", cmd_send, "type text and keys into a session: TEXT, -k KEY (Enter, C-c, "
              "Up, M-x, F1...), in order")
     p.add_argument("name")
+    p.add_argument("--wait", action="store_true", help="then wait until the turn it "
+                   "started is over (idle, error, or waiting for a person); print that state; "
+                   "exit 1 for error (also accepted after NAME)")
+    p.add_argument("--force", action="store_true", help="type text even at an agent's dialog "
+                   "or before the agent is ready (default: held while starting, refused at a "
+                   "dialog; keys always go through)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="with --wait")
     p.add_argument("items", nargs=argparse.REMAINDER, help="TEXT | -k KEY ...")
 
     verb("config", cmd_config, "show the daemon's configuration and where each value "
@@ -673,7 +737,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--timeout", type=float, metavar="SECONDS")
     p.add_argument("--until", metavar="STATE[,STATE]",
-                   help="idle, waiting, working, starting or exited")
+                   help="idle, error, waiting, working, starting or exited; after a `ptyd "
+                   "send` from this shell, only a state entered after it counts")
+    p.add_argument("--since-seq", type=int, metavar="SEQ", help="only a state entered after "
+                   "daemon event SEQ (an input reply's seq) counts")
+    p.add_argument("--after-turn", type=int, metavar="N", help="only a state of a turn after "
+                   "N counts")
+    p.add_argument("--now", action="store_true", help="the current state counts even if it "
+                   "was entered before this shell's last send")
 
     p = verb("kill", cmd_kill, "end a session and every process it started: SIGHUP (what a "
              "closing terminal sends; an interactive shell ignores SIGTERM), then SIGTERM, then "

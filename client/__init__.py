@@ -15,6 +15,7 @@ from ._curve import CurveKeys
 from ._exceptions import (
     EOF,
     TIMEOUT,
+    AgentDialog,
     AuthenticationFailed,
     BadRequest,
     ClientClosed,
@@ -50,6 +51,7 @@ from ._text import LineCooker, TextStripper, strip_ansi
 __all__ = [
     "EOF",
     "TIMEOUT",
+    "AgentDialog",
     "AsyncClient",
     "AsyncSession",
     "AuthenticationFailed",

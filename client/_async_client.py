@@ -372,10 +372,16 @@ class AsyncClient:
     async def info(self, session: str) -> dict[str, Any]:
         return await self.request("info", {"session": session})
 
-    async def input(self, session: str, data: bytes | str) -> dict[str, Any]:
+    async def input(self, session: str, data: bytes | str, *, force: bool = False
+                    ) -> dict[str, Any]:
+        """Type `data`. The reply has `turn` and `seq` (the agent's turn and the daemon's last
+        event number at that moment: give one to wait() to wait for what this input starts),
+        and `held` (an agent still starting: typed once it is idle). Text to an agent at a
+        dialog raises AgentDialog unless `force`."""
         if isinstance(data, str):
             data = data.encode()
-        return await self.request("input", {"session": session, "data": data})
+        return await self.request("input", {"session": session, "data": data,
+                                            "force": force or None})
 
     async def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
         return await self.request("resize", {"session": session, "cols": cols, "rows": rows})
@@ -400,15 +406,20 @@ class AsyncClient:
                                            "stream": stream})
 
     async def wait(self, session: str, timeout: float | None = None, *,
-                   until: str | Sequence[str] | None = None) -> dict[str, Any]:
+                   until: str | Sequence[str] | None = None, after_turn: int | None = None,
+                   since_seq: int | None = None) -> dict[str, Any]:
         """Wait for the session to exit, or with `until` to be in one of those agent states
-        ('starting', 'working', 'waiting', 'idle', 'exited'): the reply comes at once if it
-        already is, or when it gets there, or when it exits. The result is its info plus
-        `exited` and `reached` (False if the timeout passed first)."""
+        ('starting', 'working', 'waiting', 'idle', 'error', 'exited'): the reply comes at once
+        if it already is, or when it gets there, or when it exits. `since_seq` (an input
+        reply's `seq`) / `after_turn` (its `turn`): only a state entered after that input /
+        in a later turn counts, so the idle from before a prompt never answers a wait for its
+        end. The result is its info plus `exited` and `reached` (False if the timeout passed
+        first)."""
         transport = 0.0 if timeout is None else timeout + self.timeout
         states = [until] if isinstance(until, str) else None if until is None else list(until)
         return await self.request("wait", {"session": session, "timeout": timeout,
-                                           "until": states}, timeout=transport)
+                                           "until": states, "after_turn": after_turn,
+                                           "since_seq": since_seq}, timeout=transport)
 
     async def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
         """`force`: end a running session first; the daemon answers once it exited, within

@@ -15,6 +15,7 @@
     │   ├── SpawnFailed
     │   ├── ReadOnly
     │   ├── ShuttingDown
+    │   ├── AgentDialog
     │   └── InternalError
     ├── TransportError         the daemon could not be reached
     │   ├── DaemonNotRunning
@@ -119,6 +120,13 @@ class ShuttingDown(RemoteError):
     code = ErrorCode.SHUTTING_DOWN
 
 
+class AgentDialog(RemoteError):
+    """Text for an agent that waits at a dialog (folder trust, a permission prompt): it would
+    answer the dialog and be lost. `data` says which (`state_reason`, `state_text`); answer with
+    keys, or send the text with `force=True`."""
+    code = ErrorCode.AGENT_DIALOG
+
+
 class InternalError(RemoteError):
     """The daemon failed internally (its log says more); it goes on serving."""
     code = ErrorCode.INTERNAL
@@ -179,7 +187,7 @@ _BY_CODE: dict[str, type[RemoteError]] = {
     cls.code: cls
     for cls in (BadRequest, UnsupportedVersion, UnknownOp, LimitExceeded, NoSuchSession,
                 SessionExists, SessionExited, SessionRunning, RangeEvicted, SpawnFailed,
-                ReadOnly, ShuttingDown, InternalError)
+                ReadOnly, ShuttingDown, AgentDialog, InternalError)
 }
 
 

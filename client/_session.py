@@ -95,29 +95,36 @@ class AsyncSession(dict[str, Any]):
 
     # -- writing ----------------------------------------------------------------------------------
 
-    async def send(self, text: str | bytes) -> None:
-        """Type `text` (one write). Text and a following key are always separate writes at
-        least PASTE_GAP_S apart: the Claude Code CLI reads them together as a paste."""
+    async def send(self, text: str | bytes, *, force: bool = False) -> dict[str, Any]:
+        """Type `text` (one write); the input reply (its `seq` and `turn` are for wait()).
+        Text and a following key are always separate writes at least PASTE_GAP_S apart: the
+        Claude Code CLI reads them together as a paste. `force`: see AsyncClient.input."""
         async with self._write_lock:
             await self._gap_before("text")
-            await self.client.input(self.name, text)
+            reply = await self.client.input(self.name, text, force=force)
             self._last_write = ("text", asyncio.get_running_loop().time())
+        return reply
 
-    async def send_keys(self, *keys: str) -> None:
+    async def send_keys(self, *keys: str) -> dict[str, Any]:
         """Press named keys in order, as tmux spells them: 'Enter', 'Tab', 'Escape', 'Up',
         'C-c', 'M-x', 'F1', ... (`ptyd.proto.keys`); each is its own write, PASTE_GAP_S after
         the previous one. Text goes through `send()`: an unknown key name is a ValueError."""
         data = [key_bytes(key) for key in keys]  # all names checked before anything is sent
+        replies = []
         async with self._write_lock:
             for key in data:
                 await self._gap_before("key")
-                await self.client.input(self.name, key)
+                replies.append(await self.client.input(self.name, key))
                 self._last_write = ("key", asyncio.get_running_loop().time())
+        return replies[0] if replies else {}
 
-    async def send_line(self, text: str) -> None:
-        """Type `text`, then press Enter (a separate write, as `send()` explains)."""
-        await self.send(text)
+    async def send_line(self, text: str) -> dict[str, Any]:
+        """Type `text`, then press Enter (a separate write, as `send()` explains); the reply
+        of the text's input. Wait for the turn it starts with
+        `wait(until=["idle", "error"], since_seq=reply["seq"])`."""
+        reply = await self.send(text)
         await self.send_keys("Enter")
+        return reply
 
     async def _gap_before(self, kind: str) -> None:
         if self._last_write is None or (kind == "text" and self._last_write[0] == "text"):
@@ -142,11 +149,14 @@ class AsyncSession(dict[str, Any]):
                    ) -> dict[str, Any]:
         return await self.client.kill(self.name, signal=signal, grace=grace)
 
-    async def wait(self, timeout: float | None = None, *, until: str | Sequence[str] | None = None
+    async def wait(self, timeout: float | None = None, *, until: str | Sequence[str] | None = None,
+                   after_turn: int | None = None, since_seq: int | None = None
                    ) -> dict[str, Any]:
         """Wait for the session to exit, or with `until` to enter one of those agent states
-        ('idle', ['idle', 'waiting'], ...); see AsyncClient.wait."""
-        return await self.client.wait(self.name, timeout, until=until)
+        ('idle', ['idle', 'error'], ...), after `since_seq`/`after_turn`; see
+        AsyncClient.wait."""
+        return await self.client.wait(self.name, timeout, until=until, after_turn=after_turn,
+                                      since_seq=since_seq)
 
     async def remove(self, *, force: bool = False) -> dict[str, Any]:
         await self.aclose()
@@ -330,14 +340,14 @@ class Session(dict[str, Any]):
                 self._dispatch.put(None)
                 self._dispatch = None
 
-    def send(self, text: str | bytes) -> None:
-        self._call(self.aio.send(text))
+    def send(self, text: str | bytes, *, force: bool = False) -> dict[str, Any]:
+        return self._call(self.aio.send(text, force=force))
 
-    def send_keys(self, *keys: str) -> None:
-        self._call(self.aio.send_keys(*keys))
+    def send_keys(self, *keys: str) -> dict[str, Any]:
+        return self._call(self.aio.send_keys(*keys))
 
-    def send_line(self, text: str) -> None:
-        self._call(self.aio.send_line(text))
+    def send_line(self, text: str) -> dict[str, Any]:
+        return self._call(self.aio.send_line(text))
 
     def info(self) -> dict[str, Any]:
         return self._call(self.aio.info())
@@ -352,9 +362,10 @@ class Session(dict[str, Any]):
              ) -> dict[str, Any]:
         return self._call(self.aio.kill(signal=signal, grace=grace))
 
-    def wait(self, timeout: float | None = None, *, until: str | Sequence[str] | None = None
-             ) -> dict[str, Any]:
-        return self._call(self.aio.wait(timeout, until=until))
+    def wait(self, timeout: float | None = None, *, until: str | Sequence[str] | None = None,
+             after_turn: int | None = None, since_seq: int | None = None) -> dict[str, Any]:
+        return self._call(self.aio.wait(timeout, until=until, after_turn=after_turn,
+                                        since_seq=since_seq))
 
     def remove(self, *, force: bool = False) -> dict[str, Any]:
         return self._call(self.aio.remove(force=force))

@@ -132,8 +132,9 @@ class Client:
     def info(self, session: str) -> dict[str, Any]:
         return self._call(self._async.info(session))
 
-    def input(self, session: str, data: bytes | str) -> dict[str, Any]:
-        return self._call(self._async.input(session, data))
+    def input(self, session: str, data: bytes | str, *, force: bool = False
+              ) -> dict[str, Any]:
+        return self._call(self._async.input(session, data, force=force))
 
     def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
         return self._call(self._async.resize(session, cols, rows))
@@ -148,8 +149,10 @@ class Client:
         return self._call(self._async.read(session, offset, **options))
 
     def wait(self, session: str, timeout: float | None = None, *,
-             until: str | Sequence[str] | None = None) -> dict[str, Any]:
-        return self._call(self._async.wait(session, timeout, until=until))
+             until: str | Sequence[str] | None = None, after_turn: int | None = None,
+             since_seq: int | None = None) -> dict[str, Any]:
+        return self._call(self._async.wait(session, timeout, until=until,
+                                           after_turn=after_turn, since_seq=since_seq))
 
     def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
         return self._call(self._async.remove(session, force=force))

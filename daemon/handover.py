@@ -54,6 +54,9 @@ def session_state(s: Session, timeout_at: float | None) -> dict[str, Any]:
         "exit": None if s.exit_status is None else [s.exit_status.code, s.exit_status.signal],
         "reaped": s.reaped, "eof": s.eof, "finished": s.finished,
         "state": s.state, "state_since": s.state_since, "agent": s.agent,
+        "agent_state": {"reason": s.state_reason, "text": s.state_text, "turn": s.turn,
+                        "seq": s.state_seq, "before_dialog": s.state_before_dialog,
+                        "dialog_on_screen": s.dialog_on_screen, "held": s.held_input},
         "agent_session_id": s.agent_session_id, "idle_after": s.idle_after,
         "stop_reason": s.stop_reason, "size_policy": s.size_policy,
         "stderr_mode": s.stderr_mode, "timeout_at": timeout_at,
@@ -89,6 +92,13 @@ def restore_session(d: dict[str, Any]) -> Session:
     s.resumed_from = d.get("resumed_from")
     contained = d.get("containment") or {}  # absent in a predecessor's older state
     s.cgroup, s.keep_processes = contained.get("cgroup"), contained.get("keep_processes", False)
+    agent_state = d.get("agent_state") or {}  # absent from a predecessor before it existed
+    s.state_reason, s.state_text = agent_state.get("reason"), agent_state.get("text")
+    s.turn, s.state_seq = agent_state.get("turn", 0), agent_state.get("seq", 0)
+    s.state_before_dialog = agent_state.get("before_dialog")
+    s.dialog_on_screen = agent_state.get("dialog_on_screen", False)
+    s.held_input = list(agent_state.get("held") or [])
+    s.held_input_bytes = sum(len(b) for b in s.held_input)
     for key, value in (d.get("git") or {}).items():
         setattr(s, key, value)
     t = d["term"]

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from . import persist
-from .agentstate import EXITED, IDLE, WORKING
+from . import agentdriver, persist
+from .agentstate import ERROR, EXITED, IDLE, WORKING, Change, WaitFor, allowed
 from .containment import EPOCH_VAR, Containment
 from .logs import log
 from .session import EOF_AFTER_EXIT_S, Session
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 HANGUP_HEAD_START_S = 0.5
 """After SIGHUP, the program itself gets SIGTERM this much later (at most half the grace)."""
+EXIT_ONLY = WaitFor()
 REAP_POLL_S = 0.5
 """Fallback poll for a child whose PTY hung up but whose SIGCHLD we have not seen yet."""
 
@@ -75,6 +76,8 @@ class SessionLifecycle:
             self._dirty = True
             if session.agent is None:
                 self._note_activity(session)
+            else:
+                agentdriver.on_output(self, session)
         if at_eof:
             self._on_eof(session)
 
@@ -89,18 +92,43 @@ class SessionLifecycle:
             os.close(session.stderr_fd)
             session.stderr_fd = -1
 
-    def set_state(self, session: Session, state: str, reason: str) -> None:
-        if session.state == state or (session.finished and state != EXITED):
+    def set_state(self, session: Session, state: str, reason: str,
+                  state_reason: str | None = None, state_text: str | None = None,
+                  new_turn: bool = False) -> None:
+        """Enter `state` (see daemon/agentstate.py); `reason` is free text for people,
+        `state_reason`/`state_text` say which dialog or failure; `new_turn`: a prompt was
+        submitted. Emits session.state when anything of it changed."""
+        if (session.finished and state != EXITED) or not allowed(
+                session.state, Change(state, new_turn=new_turn)):
+            return  # e.g. output after a failed turn: it stays `error` until a new turn
+        if state == EXITED and session.state == ERROR:  # why it ended stays readable
+            state_reason, state_text = session.state_reason, session.state_text
+        if not new_turn and (state, state_reason, state_text) == (
+                session.state, session.state_reason, session.state_text):
             return
-        previous, session.state, session.state_since = session.state, state, time.time()
-        log.info("session=%s state=%s previous=%s reason=%s", session.name, state, previous,
-                 reason)
-        self.emit("session.state", session=session.name, epoch=session.epoch, state=state,
-                  previous=previous, reason=reason)
-        for states, waiter in session.waiters:
-            if (state in states or state == EXITED) and not waiter.done():
+        previous = session.state
+        if new_turn:
+            session.turn += 1
+        if state != previous:
+            session.state_since = time.time()
+        session.state, session.state_reason, session.state_text = state, state_reason, state_text
+        log.info("session=%s state=%s previous=%s reason=%s state_reason=%s turn=%d",
+                 session.name, state, previous, reason, state_reason, session.turn)
+        event = self.emit("session.state", session=session.name, epoch=session.epoch,
+                          state=state, previous=previous, reason=reason,
+                          state_reason=state_reason, state_text=state_text, turn=session.turn)
+        session.state_seq = event["seq"]
+        self.resolve_waiters(session)
+        if state == IDLE and session.agent is not None:
+            agentdriver.schedule_release(self, session)
+
+    def resolve_waiters(self, session: Session) -> None:
+        """Answer the waits whose condition holds now."""
+        for condition, waiter in session.waiters:
+            if not waiter.done() and condition.met(session.state, session.turn,
+                                                   session.state_seq, bool(session.held_input)):
                 waiter.set_result(None)
-        session.waiters = [(st, w) for st, w in session.waiters if not w.done()]
+        session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
 
     def _note_activity(self, session: Session, output: bool = True) -> None:
         """Silence fallback for programs without hooks: output means working; quiet for
@@ -197,6 +225,7 @@ class SessionLifecycle:
     def _finish(self, session: Session) -> None:
         if session.finished:
             return
+        agentdriver.on_exit(self, session)
         session.finished = True
         session.exited_at = time.time()
         session.ended_mono = time.monotonic()
@@ -221,13 +250,13 @@ class SessionLifecycle:
         self.set_state(session, EXITED, "exited")
         self._end_leftovers(session)
 
-    async def _wait_finished(self, session: Session, states: tuple[str, ...] = (EXITED,)
-                             ) -> None:
-        if session.finished or session.state in states:
+    async def _wait_finished(self, session: Session, condition: WaitFor = EXIT_ONLY) -> None:
+        if session.finished or condition.met(session.state, session.turn, session.state_seq,
+                                             bool(session.held_input)):
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
-        entry = (states, waiter)
+        entry = (condition, waiter)
         session.waiters.append(entry)
         try:
             await waiter
@@ -236,10 +265,14 @@ class SessionLifecycle:
                 session.waiters.remove(entry)
 
     async def wait_finished(self, session: Session, timeout: float | None,
-                            states: tuple[str, ...] = (EXITED,)) -> bool:
-        """Park until the session exits (or enters one of `states`) or the timeout passes;
+                            states: tuple[str, ...] = (EXITED,), after_turn: int | None = None,
+                            since_seq: int | None = None) -> bool:
+        """Park until the session exits (or enters one of `states`, in a turn after
+        `after_turn`, by a state change after event `since_seq`) or the timeout passes;
         True if it did."""
-        if session.finished or session.state in states:
+        condition = WaitFor(states, after_turn, since_seq)
+        if session.finished or condition.met(session.state, session.turn, session.state_seq,
+                                             bool(session.held_input)):
             return True
         if self.pending_waits >= self.config.max_pending_waits:
             raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,
@@ -248,7 +281,7 @@ class SessionLifecycle:
                                  "max": self.config.max_pending_waits})
         self.pending_waits += 1
         try:
-            await asyncio.wait_for(self._wait_finished(session, states), timeout)
+            await asyncio.wait_for(self._wait_finished(session, condition), timeout)
             return True
         except TimeoutError:
             return False

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .agentstate import DEFAULT_IDLE_AFTER_S, EXITED, STARTING
+from .agentstate import DEFAULT_IDLE_AFTER_S, EXITED, STARTING, WaitFor
 from .scrollback import Scrollback
 from .termstate import TermState
 from .viewers import Viewer
@@ -78,11 +78,26 @@ class Session:
     reaped: bool = False
     eof: bool = False
     finished: bool = False  # reaped and output drained (or given up on): the session has exited
-    waiters: list[tuple[tuple[str, ...], asyncio.Future[None]]] = field(default_factory=list,
-                                                                      repr=False)
-    """(states, future): resolved when the session enters one of the states, or exits."""
+    waiters: list[tuple[WaitFor, asyncio.Future[None]]] = field(default_factory=list,
+                                                               repr=False)
+    """(condition, future): resolved when the condition is met, or the session exits."""
     state: str = STARTING
     state_since: float = field(default_factory=time.time)
+    state_reason: str | None = None
+    """Which dialog (`waiting`) or failure (`error`): see daemon/agentstate.py."""
+    state_text: str | None = None
+    turn: int = 0
+    state_seq: int = 0
+    """Sequence number of the session.state event that set the current state."""
+    state_before_dialog: str | None = None
+    dialog_on_screen: bool = False
+    screen_timer_armed: bool = False
+    held_input: list[bytes] = field(default_factory=list, repr=False)
+    """Input for an agent not ready for it yet (starting), typed once it is idle."""
+    held_input_bytes: int = 0
+    release_armed: bool = False
+    output_at_hook: int = -1
+    """Scrollback end when a hook last reported: a screen not redrawn since is stale."""
     agent: str | None = None
     agent_session_id: str | None = None
     idle_after: float = DEFAULT_IDLE_AFTER_S
@@ -161,6 +176,10 @@ class Session:
             "stop_reason": self.stop_reason,
             "state": self.state,
             "state_since": self.state_since,
+            "state_reason": self.state_reason,
+            "state_text": self.state_text,
+            "turn": self.turn,
+            "state_seq": self.state_seq,
             "agent": self.agent,
             "agent_session_id": self.agent_session_id,
             "size_policy": self.size_policy,

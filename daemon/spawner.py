@@ -10,6 +10,7 @@ touches the fd, and so an inherited session (after an upgrade) is driven exactly
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 from collections.abc import Callable, Mapping
@@ -58,6 +59,10 @@ class _PexpectSpawn(pexpect.spawn):  # type: ignore[misc]
         return ptyprocess.PtyProcess.spawn(args, pass_fds=self._pass_fds, **kwargs)
 
 
+TOKEN_ENV = "PTYD_SESSION_TOKEN"
+"""A random secret per session, in its environment only: hooks report with it."""
+
+
 def child_env(base: Mapping[str, str], session: str, runtime_dir: str,
               epoch: int | None = None) -> dict[str, str]:
     env = {k: v for k, v in base.items() if k not in SCRUBBED_ENV}
@@ -66,6 +71,7 @@ def child_env(base: Mapping[str, str], session: str, runtime_dir: str,
     env["PTYD_DIR"] = runtime_dir
     if epoch is not None:  # names the session an orphan came from (daemon/containment.py)
         env[EPOCH_VAR] = str(epoch)
+    env[TOKEN_ENV] = secrets.token_hex(16)  # the `hook` op's proof: see daemon/ops/hook.py
     return env
 
 

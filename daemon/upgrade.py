@@ -19,7 +19,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import handover
+from . import agentdriver, handover
+from .agentstate import IDLE
 from .logs import log
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ def adopt(d: Daemon, state: dict[str, Any]) -> int:
         kill_at = (entry.get("containment") or {}).get("kill_at")
         if kill_at is not None:
             d.terminate(session, signal.SIGTERM, max(0.0, kill_at - now_wall))
+        if session.state == IDLE and session.running:
+            agentdriver.schedule_release(d, session)  # input held for an agent gone idle
         for viewer in session.viewers.values():
             d.adopt_viewer(viewer)
             loop.call_later(VIEWER_RETURN_S, d.drop_viewer_unless_subscribed, viewer.id)

@@ -39,6 +39,10 @@ class ErrorCode(enum.StrEnum):
     GIT_ERROR = "git_error"
     """A `git.*` or `sandbox.*` op (or `spawn` with `repo`) was refused or failed; `data` is
     `{kind, paths}`: which refusal (see ptyd.proto.gitworkspace), and the files concerned."""
+    AGENT_DIALOG = "agent_dialog"
+    """`input` of text to an agent that waits at a dialog (folder trust, a permission prompt):
+    the text would answer the dialog and be lost. `data`: `{session, state_reason,
+    state_text}`. Keys still go through; `force` types the text anyway."""
     INTERNAL = "internal"
     """A bug in the daemon: the request failed, the daemon goes on serving."""
 

@@ -39,9 +39,10 @@ RECORD_FORMATS = ("asciicast", "log", "none")
 """A session's recording: asciicast v2, a raw log, or none; a spawn without `record` gets the
 daemon's configured default."""
 STREAMS = ("stdout", "stderr")
-STATES = ("starting", "working", "waiting", "idle", "exited")
+STATES = ("starting", "working", "waiting", "idle", "error", "exited")
 """Agent states: starting (not ready yet), working (busy on a turn), waiting (needs a person,
-e.g. a permission question), idle (finished its turn, waiting for a prompt), exited."""
+e.g. a permission question), idle (finished its turn, waiting for a prompt), error (its last
+turn failed, or it failed to start), exited."""
 VIEWER_ID_CHARS = 64
 
 
@@ -101,6 +102,8 @@ class Input:
     session: str
     data: bytes
     viewer: str | None = None
+    force: bool = False
+    """Type it now, even text at an agent's dialog or before the agent is ready."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,8 @@ class Wait:
     session: str
     timeout: float | None = None
     until: tuple[str, ...] = ("exited",)
+    after_turn: int | None = None
+    since_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +199,7 @@ class Hook:
     session: str
     event: str
     payload: dict[str, Any]
+    token: str = ""
 
 
 DEFAULT_INTEGRATION = "integration"
@@ -454,7 +460,7 @@ def _session(p: Params) -> str:
 def _input(p: Params) -> Input:
     data = p.binary("data", required=True, max_bytes=MAX_INPUT_BYTES)
     assert data is not None
-    return Input(_session(p), data, _viewer(p, required=False))
+    return Input(_session(p), data, _viewer(p, required=False), p.flag("force"))
 
 
 def _resize(p: Params) -> Resize:
@@ -485,15 +491,17 @@ def _read(p: Params) -> Read:
 
 def _wait(p: Params) -> Wait:
     session, timeout = _session(p), p.number("timeout", lo=0, hi=MAX_WAIT_S)
+    after_turn = p.integer("after_turn", lo=0, hi=U64)
+    since_seq = p.integer("since_seq", lo=0, hi=U64)
     until = p.raw("until", False)
     if until is None:
-        return Wait(session, timeout)
+        return Wait(session, timeout, after_turn=after_turn, since_seq=since_seq)
     states = [until] if isinstance(until, str) else until
     if (not isinstance(states, list) or not states
             or not all(isinstance(s, str) and s in STATES for s in states)):
         raise bad_request(f"wait: 'until' must be a state or a list of states from {STATES}",
                           param="until")
-    return Wait(session, timeout, tuple(states))
+    return Wait(session, timeout, tuple(states), after_turn, since_seq)
 
 
 def _viewer(p: Params, required: bool = True) -> str | None:
@@ -515,7 +523,8 @@ def _hook(p: Params) -> Hook:
     session = _session(p)
     event = p.text("event", required=True, max_bytes=64, nonempty=True)
     assert event is not None
-    return Hook(session, event, p.mapping("payload", max_items=1024) or {})
+    payload = p.mapping("payload", max_items=1024) or {}
+    return Hook(session, event, payload, p.text("token", max_bytes=128) or "")
 
 
 def _shutdown(p: Params) -> Shutdown:

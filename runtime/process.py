@@ -21,9 +21,11 @@ What the seed's names mean here:
   `stop_reason` is 'timeout', even if this program is gone.
 - `wait_for_completion(agent_id, timeout)` returns when the task is done. Print mode: when the
   process exits; it returns the exit code. Interactive: when the agent finished the turn its
-  prompt started (Claude Code's Stop or StopFailure hook: daemon state `idle` entered after the
-  prompt was submitted) or exited; it returns the exit code if it exited, else None with the
-  agent still at its prompt (`send_prompt` gives it the next task, `terminate` ends it). At the
+  prompt started (Claude Code's Stop hook: daemon state `idle` entered after the prompt was
+  typed) or exited; it returns the exit code if it exited, else None with the agent still at
+  its prompt (`send_prompt` gives it the next task, `terminate` ends it). A turn that failed
+  (StopFailure: not logged in, a rate limit; daemon state `error`) returns TURN_FAILED (1, what
+  `claude -p` exits with then), and `AgentProcess.failure` and `get_errors` say why. At the
   timeout it returns None; `AgentProcess.done` tells the two Nones apart.
 - Lines (`output_lines`, `error_lines`, `get_output`, callbacks) are text as a person reads it:
   escape sequences removed, carriage-return redraws collapsed (`ptyd.client.LineCooker`). For an
@@ -108,6 +110,8 @@ STARTUP_TIMEOUT_S = 60.0
 PROMPT_ACK_S = 3.0
 """Interactive: how long to wait for the agent to take a prompt before pressing Enter again."""
 PROMPT_RETRIES = 2
+TURN_FAILED = 1
+"""wait_for_completion's value for an interactive turn that failed (daemon state `error`)."""
 FIRST_PAINT_QUIET_S, FIRST_PAINT_MAX_S = 0.2, 3.0
 """Interactive: before the first prompt, wait for this much output silence (at most so long)."""
 JOIN_TIMEOUT_S = 60.0
@@ -134,6 +138,9 @@ class AgentProcess:
         self.started = time.time()
         self.error: str | None = None
         """Why the prompt could not be given (interactive), if it could not."""
+        self.failure: str | None = None
+        """Why the last turn failed (interactive, daemon state `error`): `reason: message`,
+        e.g. 'authentication_failed: Not logged in · Please run /login'; None if it did not."""
         self._lock = threading.Lock()        # the lines and the exit
         self._dispatch = threading.RLock()   # callbacks, in order, each line once
         self._lines: dict[str, list[str]] = {"stdout": [], "stderr": []}
@@ -146,6 +153,8 @@ class AgentProcess:
         self._stop_reason: str | None = None
         self._ended: dict[str, threading.Event] = {}
         self._turn_started: float | None = None
+        self._turn_seq: int | None = None
+        """The daemon's event number when the prompt was typed: its turn ends after it."""
         self._turn_given = threading.Event()
         self._done = False
 
@@ -190,7 +199,8 @@ class AgentProcess:
 
     @property
     def state(self) -> str:
-        """The agent state now: starting, working, waiting (for a person), idle, exited."""
+        """The agent state now: starting, working, waiting (for a person: which dialog is
+        `session.info()["state_reason"]`), idle, error (its last turn failed), exited."""
         if self._exited:
             return "exited"
         try:
@@ -451,15 +461,16 @@ class TerminalManager:
         """Type the prompt, press Enter apart, and make sure the agent took it."""
         session = process.session
         process._done = False
+        process.failure = None
         text = f"\x1b[200~{prompt}\x1b[201~" if "\n" in prompt or "\r" in prompt else prompt
-        session.send(text)
-        started = time.time()
-        process._turn_started = started
+        sent = session.send(text)
+        process._turn_started = time.time()
+        process._turn_seq = sent.get("seq")
         session.send_keys("Enter")
         for _ in range(PROMPT_RETRIES):
-            info = session.wait(PROMPT_ACK_S, until=["working", "waiting"])
-            if info["exited"] or info["state"] in ("working", "waiting") \
-                    or info["state_since"] >= started:
+            info = session.wait(PROMPT_ACK_S, until=["working", "waiting", "idle", "error"],
+                                since_seq=process._turn_seq)
+            if info["exited"] or info["reached"]:
                 return
             log.info("agent=%s did not take its prompt: pressing Enter again", process.agent_id)
             session.send_keys("Enter")
@@ -477,32 +488,34 @@ class TerminalManager:
 
         if not process._turn_given.wait(remaining()):
             return None
-        while True:
-            until = ["idle"] if process.interactive and process._turn_started else None
-            info = process.session.wait(remaining(), until=until)
-            if info["exited"]:
-                process._record_exit(info)
-                process._join_reading(JOIN_TIMEOUT_S)
-                return process.return_code
-            if until is None or not info["reached"]:
-                return None
-            if info["state"] == "idle" and info["state_since"] >= (process._turn_started or 0):
-                process._done = True
-                return None
-            # Idle since before the prompt was taken: wait for the turn to begin.
-            left = remaining()
-            process.session.wait(0.5 if left is None else min(left, 0.5),
-                                 until=["working", "waiting"])
-            if left is not None and left <= 0:
-                return None
+        if process.interactive and process._turn_started is None and process.error:
+            return None  # the prompt could not be given (`error` says why): nothing to wait for
+        until = ["idle", "error"] if process.interactive and process._turn_started else None
+        # Only a state entered after the prompt was typed ends its turn, never the idle before.
+        info = process.session.wait(remaining(), until=until, since_seq=process._turn_seq)
+        if info["exited"]:
+            process._record_exit(info)
+            process._join_reading(JOIN_TIMEOUT_S)
+            return process.return_code
+        if until is None or not info["reached"]:
+            return None
+        process._done = True
+        if info["state"] == "error":
+            process.failure = f"{info['state_reason']}: {info['state_text'] or ''}".rstrip(": ")
+            log.warning("agent=%s turn failed: %s", process.agent_id, process.failure)
+            return TURN_FAILED
+        return None
 
     def get_output(self, agent_id: str) -> str:
         """The agent's output so far, lines joined with newlines."""
         return "\n".join(self._get(agent_id).output_lines)
 
     def get_errors(self, agent_id: str) -> str:
-        """The agent's separate stderr so far (see the module doc), lines joined."""
-        return "\n".join(self._get(agent_id).error_lines)
+        """The agent's separate stderr so far (see the module doc), lines joined; then why its
+        last turn failed, if it did (`AgentProcess.failure`)."""
+        process = self._get(agent_id)
+        failure = [f"turn failed: {process.failure}"] if process.failure else []
+        return "\n".join(process.error_lines + failure)
 
     def register_output_callback(self, agent_id: str, callback: OutputCallback) -> None:
         """Call `callback(stream, line)` for every line of the agent, 'stdout' or 'stderr':

@@ -1,13 +1,22 @@
-"""hook: an agent's own hook (Claude Code's, through `ptyd hook`) reports what it is doing."""
+"""hook: an agent's own hook (Claude Code's, through `ptyd hook`) reports what it is doing.
+
+Hook data is data: the report must carry the session's token (PTYD_SESSION_TOKEN, in the
+session's environment only), so a process may report only for the session it runs in; and the
+agent's session id, which later becomes an argument of `claude --resume`, must be a UUID.
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import ops
+from ptyd.proto.errors import bad_request
 
-from ..agentstate import state_for_hook
+from .. import agentdriver
+from ..agentstate import AGENT_SESSION_ID_RE, for_hook
 from ..logs import log
+from ..spawner import TOKEN_ENV
 
 if TYPE_CHECKING:
     from ..server import Daemon
@@ -15,12 +24,24 @@ if TYPE_CHECKING:
 
 def handle(d: Daemon, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
+    expected = session.env.get(TOKEN_ENV, "")
+    if not msg.token or not expected or not hmac.compare_digest(msg.token, expected):
+        log.warning("session=%s hook %s refused: %s token", session.name, msg.event,
+                    "wrong" if msg.token else "no")
+        raise bad_request(f"hook: {'a wrong' if msg.token else 'no'} 'token' for session "
+                          f"{msg.session!r} (a hook reports only for the session it runs in: "
+                          f"send ${TOKEN_ENV} from its environment)", param="token")
     agent_id = msg.payload.get("session_id")
-    if isinstance(agent_id, str) and agent_id and session.agent_session_id != agent_id:
+    if agent_id is not None and not (isinstance(agent_id, str)
+                                     and AGENT_SESSION_ID_RE.fullmatch(agent_id)):
+        raise bad_request("hook: 'payload.session_id' must be a UUID "
+                          "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, hexadecimal)",
+                          param="payload.session_id")
+    if agent_id is not None and session.agent_session_id != agent_id:
         session.agent_session_id = agent_id  # what `claude --resume <id>` takes
         d.resume_registry.update(session, agent_session_id=agent_id)
         log.info("session=%s agent_session_id=%s", session.name, agent_id)
-    state = state_for_hook(msg.event, msg.payload)
-    if state is not None:
-        d.set_state(session, state, f"hook {msg.event}")
+    change = for_hook(msg.event, msg.payload)
+    if change is not None:
+        agentdriver.apply(d, session, change, f"hook {msg.event}")
     return {"session": session.name, "state": session.state}

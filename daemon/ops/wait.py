@@ -1,4 +1,8 @@
-"""wait: answer when the session exits, or when the timeout passes, without blocking others."""
+"""wait: answer when the session exits, or when the timeout passes, without blocking others.
+
+With `since_seq` (an input reply's `seq`) or `after_turn` (its `turn`) only a state entered
+after that input counts: "wait until the turn I just started is over" never returns on the idle
+from before it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ if TYPE_CHECKING:
 
 async def _wait(d: Daemon, msg: ops.Wait) -> dict[str, Any]:
     session = d.get(msg.session)
-    reached = await d.wait_finished(session, msg.timeout, msg.until)
+    reached = await d.wait_finished(session, msg.timeout, msg.until, msg.after_turn,
+                                    msg.since_seq)
     return {**session.describe(), "exited": session.finished, "reached": reached}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -105,6 +106,9 @@ def test_agents_survive_kill_9_and_are_adopted(rundir: Path) -> None:
             c.input("a", "before the crash\r")
             wait_for_output(c, "a", "echo: before the crash")
             epoch = c.info("a")["epoch"]
+            c.input("a", "env PTYD_SESSION_TOKEN\r")
+            token = re.search(r"PTYD_SESSION_TOKEN=([0-9a-f]+)",
+                              wait_for_output(c, "a", "PTYD_SESSION_TOKEN=")).group(1)
 
         def stored_and_saved() -> bool:
             store.drain()
@@ -128,6 +132,8 @@ def test_agents_survive_kill_9_and_are_adopted(rundir: Path) -> None:
             info = c.info("a")
             assert info["status"] == "running" and info["pid"] == a["pid"]
             assert info["epoch"] != epoch, "offsets of the old epoch no longer hold"
+            hook = {"session": "a", "event": "Stop", "payload": {}, "token": token}
+            assert c.request("hook", hook)["state"] == "idle", "its hooks still report"
             out = wait_for_output(c, "a", "restarted after a crash")
             assert "echo: before the crash" in out
             c.input("a", "after the crash\r")

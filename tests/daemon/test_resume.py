@@ -74,7 +74,7 @@ def test_persistent_sessions_are_relaunched_after_a_reboot(rundir: Path, state_h
             assert (keep["cols"], keep["rows"], keep["cwd"]) == (100, 30, str(work))
             wait_for_output(c, "keep", "ready> ")
             claude = names["claude"]
-            assert claude["argv"][-2:] == ["--resume", agent_id]
+            assert claude["argv"][-1] == f"--resume={agent_id}"  # never an option of its own
             c.request("wait", {"session": "claude", "until": "idle", "timeout": 20}, timeout=30)
             assert c.info("claude")["agent_session_id"] == agent_id, "the same conversation"
             # `ptyd rm` forgets a persistent session for good.

@@ -14,6 +14,7 @@ import pytest
 
 from ptyd.client import Client
 from ptyd.runtime.process import (
+    TURN_FAILED,
     TerminalManager,
     prepare_claude_config,
     session_name,
@@ -298,3 +299,35 @@ def test_close_stops_reading_and_leaves_the_agents_running(
         assert c.info(process.name)["status"] == "running"
         c.kill(process.name)
         assert c.wait(process.name, 20)["exited"]
+
+
+def test_a_failed_interactive_turn_is_reported_as_a_failure(manager: TerminalManager) -> None:
+    process = manager.spawn_claude_agent("i1", "this will fail", "w1", interactive=True)
+    assert manager.wait_for_completion("i1", timeout=60) == TURN_FAILED
+    assert process.done and process.state == "error"
+    assert process.failure == "authentication_failed: Not logged in · Please run /login"
+    assert manager.get_errors("i1").endswith(
+        "turn failed: authentication_failed: Not logged in · Please run /login")
+    manager.send_prompt("i1", "a good one")
+    assert manager.wait_for_completion("i1", timeout=60) is None
+    assert process.failure is None and process.state == "idle"
+    assert "⏺ Fake reply to: a good one" in process.output_lines
+
+
+def test_an_agent_stopped_at_the_trust_dialog_says_so(daemon: DaemonProcess, fake_claude: Path,
+                                                      agent_home: Path, tmp_path: Path) -> None:
+    """Without the trust recorded, the prompt is not typed into the dialog (it would be eaten):
+    the agent is `waiting` at `trust`, and `error` says why the prompt was not given."""
+    with TerminalManager(tmp_path / "base", daemon_dir=daemon.dir, claude=str(fake_claude),
+                         claude_home=agent_home, seed_claude_config=False) as m:
+        process = m.spawn_claude_agent("t1", "the task", "w1", interactive=True)
+        assert m.wait_for_completion("t1", timeout=60) is None and not process.done
+        assert process.state == "waiting"
+        assert process.session.info()["state_reason"] == "trust"
+        assert process.error is not None and "dialog (trust" in process.error
+        process.session.send_keys("Enter")  # a person trusts the folder
+        assert process.session.wait(60, until="idle")["state"] == "idle"
+        m.send_prompt("t1", "the task")
+        assert m.wait_for_completion("t1", timeout=60) is None and process.done
+        assert "⏺ Fake reply to: the task" in process.output_lines
+        m.terminate_all(grace=2)
