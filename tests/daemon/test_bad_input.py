@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ptyd.client import BadRequest, Client, LimitExceeded, SpawnFailed, UnknownOp
 from ptyd.proto import VERSION_FRAME, decode_reply, encode_request
 from ptyd.proto.limits import MAX_INPUT_BYTES, MAX_REQUEST_BYTES
-from tests.conftest import DaemonProcess, zombies_of
+from tests.conftest import DaemonProcess, wait_until, zombies_of
 
 
 class RawPeer:
@@ -143,7 +143,8 @@ def test_exec_failure_after_fork_is_reported(client: Client, daemon: DaemonProce
     with pytest.raises(SpawnFailed, match="cannot start"):
         client.spawn([str(script)], name="broken")
     assert client.list() == []
-    assert zombies_of(daemon.proc.pid) == []
+    # The failed child is reaped on the daemon's next SIGCHLD wakeup, which may follow the reply.
+    wait_until(lambda: zombies_of(daemon.proc.pid) == [], message="no zombie left")
 
 
 def test_requests_from_a_req_socket_are_answered(daemon: DaemonProcess) -> None:
