@@ -26,6 +26,8 @@ from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
 from . import format
+from .interrupt import exit_quietly_on_interrupt
+from .stopping import wait_stopped
 
 WAIT_TIMEOUT_EXIT = 124
 GIT_TIMEOUT_S = 600.0
@@ -489,8 +491,12 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 def cmd_shutdown(args: argparse.Namespace) -> int:
     with _client(args) as c:
         result = c.shutdown(args.grace)
-    if not args.quiet:
-        print(f"ptyd: daemon stopping, ending {result['sessions']} running session(s)")
+        if not args.quiet:
+            print(f"ptyd: daemon stopping, ending {result['sessions']} running session(s)",
+                  flush=True)
+        if not args.no_wait and not wait_stopped(c, args.grace, local=not args.connect):
+            print("ptyd: the daemon has not stopped yet (see its log)", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -675,8 +681,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "the running daemon's)")
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
-    p.add_argument("--grace", type=float, metavar="SECONDS")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--grace", type=float, metavar="SECONDS",
+                   help="from SIGHUP to SIGKILL of each session (default: the daemon's "
+                   "kill_grace, 5)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="return once the daemon has been told, not once it has stopped")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -687,6 +697,8 @@ def main(argv: list[str] | None = None) -> int:
         args.serve_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.verb not in ("serve", "config"):  # the daemon handles its own signals
+        exit_quietly_on_interrupt()
     try:
         return int(args.func(args))
     except UsageError as e:
