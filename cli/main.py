@@ -25,8 +25,9 @@ from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
-from . import format
-from .interrupt import exit_quietly_on_interrupt
+from . import format, textlog
+from .interrupt import exit_quietly_on_interrupt, restore_on_interrupt
+from .screen import add_screen_options, show_screen
 from .stopping import wait_stopped
 
 WAIT_TIMEOUT_EXIT = 124
@@ -370,31 +371,45 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    try:
-        return _logs_live(args)
-    except (DaemonNotRunning, NoSuchSession):
-        # The daemon forgot the session (removed, or restarted): its recording, if any.
-        from ptyd.client._recordings import newest_recording, write_output
+    log = _log_writer(args)
+    with restore_on_interrupt(lambda: _restore_terminal(log)):
+        try:
+            return _logs_live(args, log)
+        except (DaemonNotRunning, NoSuchSession):
+            # The daemon forgot the session (removed, or restarted): its recording, if any.
+            from ptyd.client._recordings import newest_recording, write_output
 
-        path = newest_recording(args.name)
-        if path is None:
-            raise
-        print(f"ptyd: session {args.name!r} is not in the daemon; its recording {path}:",
-              file=sys.stderr)
-        write_output(path, sys.stdout.buffer)
-        return 0
+            path = newest_recording(args.name)
+            if path is None:
+                raise
+            print(f"ptyd: session {args.name!r} is not in the daemon; its recording {path}:",
+                  file=sys.stderr)
+            write_output(path, log)
+            return 0
+        finally:
+            log.end()
 
 
-def _logs_live(args: argparse.Namespace) -> int:
+def _log_writer(args: argparse.Namespace) -> textlog.RawLog:
+    """--text: readable lines; a terminal: harmless replay; else the exact bytes."""
     out = sys.stdout.buffer
+    if args.text:
+        return textlog.TextLog(out)
+    return textlog.TerminalLog(out) if out.isatty() else textlog.RawLog(out)
+
+
+def _restore_terminal(log: textlog.RawLog) -> None:
+    if isinstance(log, textlog.TerminalLog):
+        log.restore_now(sys.stdout.fileno())
+
+
+def _logs_live(args: argparse.Namespace, log: textlog.RawLog) -> int:
     with _client(args) as c:
         for item in c.output(args.name, follow=args.follow):
             if isinstance(item, Lost):
-                out.write(f"\r\n[ptyd: {item.end - item.offset} bytes of output were evicted "
-                          "before they could be shown]\r\n".encode())
+                log.lost(item.end - item.offset)
             else:
-                out.write(item.data)
-            out.flush()
+                log.write(item.data)
     return 0
 
 
@@ -638,8 +653,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("logs", cmd_logs, "print a session's scrollback (-f: then follow it live); a "
              "session the daemon no longer has: its recording")
-    p.add_argument("name")
-    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("name", help="session name")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="then follow the output live until the session ends")
+    p.add_argument("--text", action="store_true",
+                   help="as a person reads it: lines rendered like a terminal (overdraws and "
+                   "cursor moves applied), no escape sequences, so grep works")
+
+    p = verb("screen", lambda args: show_screen(_client, args),
+             "print a session's screen as a person sees it now: plain text, one line per row")
+    add_screen_options(p)
 
     p = verb("wait", cmd_wait, "wait for a session to exit (exit with its code), or with "
              "--until for a state (prints it)")

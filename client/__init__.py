@@ -42,6 +42,7 @@ from ._exceptions import (
     UnsupportedVersion,
 )
 from ._expect import ExpectMatch
+from ._screen import ScreenState
 from ._session import AsyncSession, Session
 from ._stream import Lost
 from ._sync_client import Client
@@ -72,6 +73,7 @@ __all__ = [
     "RangeEvicted",
     "ReadOnly",
     "RemoteError",
+    "ScreenState",
     "Session",
     "SessionExists",
     "SessionExited",
