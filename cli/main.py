@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ptyd import __version__
-from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
+from ptyd.client import (
+    Client,
+    CurveKeys,
+    DaemonNotRunning,
+    Lost,
+    NoSuchSession,
+    PtydError,
+    Timeout,
+)
 from ptyd.client._curve import generate as generate_keys
 from ptyd.client._curve import keys_dir
 from ptyd.proto import limits
@@ -26,11 +34,14 @@ from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
 from . import format, textlog
+from .errors import cli_message
 from .interrupt import exit_quietly_on_interrupt, restore_on_interrupt
 from .screen import add_screen_options, show_screen
 from .stopping import wait_stopped
 
 WAIT_TIMEOUT_EXIT = 124
+CONNECT_TIMEOUT_S = 2.0
+"""--connect: how long to wait for a remote daemon's hello before saying it is not there."""
 GIT_TIMEOUT_S = 600.0
 """Git work (a checkout of a large repository, a push) may take longer than a quick request."""
 
@@ -56,8 +67,14 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
-    return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
-                  **_connection(args))
+    connection = _connection(args)
+    try:
+        return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
+                      connect_timeout=CONNECT_TIMEOUT_S if args.connect else None, **connection)
+    except Timeout:  # over TCP, a daemon that is not there is only silence
+        raise DaemonNotRunning(f"no ptyd daemon answered at {args.connect} within "
+                               f"{CONNECT_TIMEOUT_S:g}s (is it running, and listening there?)"
+                               ) from None
 
 
 def _print_json(value: Any) -> None:
@@ -443,10 +460,16 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
+    """Every name it can; each one it cannot is reported, and makes the exit code 1."""
+    failed = 0
     with _client(args) as c:
         for name in args.names:
-            c.remove(name, force=args.force)
-    return 0
+            try:
+                c.remove(name, force=args.force)
+            except PtydError as e:
+                print(f"ptyd rm: {cli_message(e)[0]}", file=sys.stderr)
+                failed = max(failed, cli_message(e)[1])
+    return failed
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -595,13 +618,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("attach", cmd_attach, "join a session's terminal (detach: Ctrl-\\)",
              aliases=("a",))
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     _attach_options(p)
 
     p = verb("detach", cmd_detach, "make the viewers of a session leave it (it keeps running)")
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     p.add_argument("--viewer", help="only this viewer id")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     p = verb("hook", cmd_hook, "report an agent hook event read from stdin (used by the "
              "settings ptyd generates for --agent claude)")
@@ -640,12 +663,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "even if it has commits this one lacks")
 
     p = verb("info", cmd_info, "show one session")
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", help="session name")
+    p.add_argument("--json", action="store_true",
+                   help="stable JSON for scripts (times as seconds since the epoch)")
 
     p = verb("send", cmd_send, "type text and keys into a session: TEXT, -k KEY (Enter, C-c, "
              "Up, M-x, F1...), in order")
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     p.add_argument("items", nargs=argparse.REMAINDER, help="TEXT | -k KEY ...")
 
     verb("config", cmd_config, "show the daemon's configuration and where each value "
@@ -666,30 +690,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("wait", cmd_wait, "wait for a session to exit (exit with its code), or with "
              "--until for a state (prints it)")
-    p.add_argument("name")
-    p.add_argument("--timeout", type=float, metavar="SECONDS")
+    p.add_argument("name", help="session name")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="give up after this long (exit 124)")
     p.add_argument("--until", metavar="STATE[,STATE]",
                    help="idle, waiting, working, starting or exited")
 
     p = verb("kill", cmd_kill, "end a session: SIGTERM to its processes, SIGKILL after a grace")
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     p.add_argument("-s", "--signal", help="signal to send first (default TERM)")
     p.add_argument("--grace", type=float, metavar="SECONDS", help="before SIGKILL (default 5)")
     p.add_argument("--no-wait", action="store_true", help="return without waiting for the exit")
 
     p = verb("rm", cmd_rm, "remove exited sessions and their scrollback", aliases=("remove",))
-    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help="session names (each one that cannot be removed is reported)")
     p.add_argument("-f", "--force", action="store_true", help="kill running sessions first")
 
     p = verb("keys", cmd_keys, "CURVE keys for remote access: ptyd keys generate [--name N]")
-    p.add_argument("action", choices=["generate"])
+    p.add_argument("action", choices=["generate"], help="generate: a new key pair")
     p.add_argument("--name", default="client", help="NAME.key and NAME.key_secret (default "
                    "client; the daemon's own pair: server)")
     p.add_argument("--keys-dir", metavar="DIR", help="default ~/.config/ptyd/keys")
     p.add_argument("--force", action="store_true", help="replace an existing key pair")
 
     p = verb("systemd", cmd_systemd, "write systemd unit files: ptyd systemd install [--user]")
-    p.add_argument("action", choices=["install", "print"])
+    p.add_argument("action", choices=["install", "print"],
+                   help="install: write the unit files; print: show them")
     p.add_argument("--user", action="store_true", help="a user unit (systemctl --user); "
                    "default: the system template ptyd@.service")
     p.add_argument("--survive-crashes", action="store_true",
@@ -705,8 +732,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
     p.add_argument("--grace", type=float, metavar="SECONDS",
-                   help="from SIGHUP to SIGKILL of each session (default: the daemon's "
-                   "kill_grace, 5)")
+                   help="from SIGHUP to SIGKILL of each session (default 5)")
     p.add_argument("--no-wait", action="store_true",
                    help="return once the daemon has been told, not once it has stopped")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
@@ -728,8 +754,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ptyd {args.verb}: {e}", file=sys.stderr)
         return 2
     except PtydError as e:
-        print(f"ptyd: {e}", file=sys.stderr)
-        return 1
+        message, code = cli_message(e)
+        print(f"ptyd {args.verb}: {message}" if code == 2 else f"ptyd: {message}",
+              file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
