@@ -63,14 +63,14 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
         curve = CurveKeys.load(args.server_key, args.client_key)
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot load the CURVE keys ({e}); see ptyd keys generate") from None
-    return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve}
+    return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve,
+            "connect_timeout": CONNECT_TIMEOUT_S}
 
 
 def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
     connection = _connection(args)
     try:
-        return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
-                      connect_timeout=CONNECT_TIMEOUT_S if args.connect else None, **connection)
+        return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}", **connection)
     except Timeout:  # over TCP, a daemon that is not there is only silence
         raise DaemonNotRunning(f"no ptyd daemon answered at {args.connect} within "
                                f"{CONNECT_TIMEOUT_S:g}s (is it running, and listening there?)"
