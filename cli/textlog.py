@@ -4,8 +4,10 @@ terminal, or (`--text`) as lines a person reads and `grep` matches.
 - Byte-exact (stdout not a terminal): scripts and `ptyd logs -f | sha256sum` rely on it.
 - On a terminal: the output is replayed into the user's own terminal, which would answer the
   program's old queries (device attributes, cursor position) into the shell as typed input.
-  They are removed as attach's replay removes them, and so are window titles; at the end the
-  terminal's modes are put back (alternate screen left, attributes reset, cursor visible).
+  They are removed as attach's replay removes them. So are window titles, mouse and focus
+  reporting (the terminal would type reports into the shell) and alternate-screen switches (a
+  full-screen program's last frame stays in view instead of vanishing when it is left); at the
+  end the terminal's other modes are put back (attributes reset, cursor visible, keys normal).
 - `--text`: through the LineCooker (client/_text.py): carriage-return overdraws and cursor moves
   applied, escape sequences gone, one line per line; a line is written once it is final.
 """
@@ -16,14 +18,32 @@ import os
 import re
 from typing import BinaryIO
 
-from ptyd.attach.replay import RESET_TERMINAL, alt_screen_after, strip_queries
+from ptyd.attach.replay import RESET_TERMINAL, strip_queries
 from ptyd.client import LineCooker
 from ptyd.client._text import split_unfinished
 
 _TITLES = re.compile(rb"\x1b\][012];[^\x07\x1b]*(?:\x07|\x1b\\)")  # OSC 0, 1, 2: window titles
+_PRIVATE_MODES = re.compile(rb"\x1b\[\?([0-9;]*)([hl])")
+LEFT_OUT_MODES = frozenset({b"47", b"1047", b"1049",  # alternate screen
+                            b"9", b"1000", b"1001", b"1002", b"1003", b"1005", b"1006", b"1015",
+                            b"1016",  # mouse reporting
+                            b"1004"})  # focus in/out reports
+"""DEC private modes a replay into a person's terminal leaves out (see the module doc)."""
 
-LEAVE_ALT_SCREEN = b"\x1b[?1049l"
 ASCII_CHARSET = b"\x1b(B\x0f"  # G0 back to ASCII and selected: no line-drawing letters after
+
+
+def _without_left_out_modes(match: re.Match[bytes]) -> bytes:
+    kept = [mode for mode in match.group(1).split(b";") if mode not in LEFT_OUT_MODES]
+    return b"\x1b[?" + b";".join(kept) + match.group(2) if kept else b""
+
+
+def harmless(data: bytes) -> bytes:
+    """`data` without what must not reach a person's terminal again (see the module doc)."""
+    if b"\x1b" not in data:
+        return data
+    data = _TITLES.sub(b"", strip_queries(data))
+    return _PRIVATE_MODES.sub(_without_left_out_modes, data)
 
 
 def lost_notice(nbytes: int) -> str:
@@ -53,20 +73,18 @@ class TerminalLog(RawLog):
     def __init__(self, out: BinaryIO):
         super().__init__(out)
         self._carry = b""
-        self._alt_screen = False
         self._last = b"\n"
 
     def write(self, data: bytes) -> None:
         data, self._carry = split_unfinished(self._carry + data)  # a query split across reads
-        data = _TITLES.sub(b"", strip_queries(data))
-        self._alt_screen = alt_screen_after(data, self._alt_screen)
+        data = harmless(data)
         if data:
             self._last = data[-1:]
             super().write(data)
 
     def restore_sequence(self) -> bytes:
-        tail = (LEAVE_ALT_SCREEN if self._alt_screen else b"") + RESET_TERMINAL + ASCII_CHARSET
-        if self._last != b"\n" and not self._alt_screen:
+        tail = RESET_TERMINAL + ASCII_CHARSET
+        if self._last != b"\n":
             tail += b"\r\n"  # the shell's prompt on a line of its own
         return tail
 

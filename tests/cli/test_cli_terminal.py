@@ -74,7 +74,8 @@ def test_logs_to_a_terminal_types_nothing_and_leaves_the_cursor_visible(
     # After logs, the shell reads a line: whatever the terminal answered shows up in it.
     pane = tmux.start(cli_command(daemon, "logs", "q",
                                   then='read -r line; echo "typed:[$line]" | cat -v; sleep 60'), 80, 24)
-    tmux.wait_for(pane, "[rc=0]")
+    shown = tmux.wait_for(pane, "[rc=0]")
+    assert shown[0] == "in alt"  # the full-screen program's last frame stays in view
     tmux.keys(pane, "Enter")
     lines = tmux.wait_for(pane, "typed:")
     assert "typed:[]" in lines
