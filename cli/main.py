@@ -1,7 +1,8 @@
 """The `ptyd` command: tmux-style verbs over the client library. All logic lives in the daemon.
 
-Exit codes: 0 success; 1 a request failed (message on stderr); 2 bad usage; `ptyd wait`
-exits with the session's own code (128+N for a killing signal N), 124 on timeout.
+Exit codes: 0 success; 1 a request failed (message on stderr); 2 bad usage (also a value the
+daemon refused, named by its option: cli/errors.py); 130 after Ctrl-C (cli/interrupt.py);
+`ptyd wait` exits with the session's own code (128+N for a killing signal N), 124 on timeout.
 """
 
 from __future__ import annotations

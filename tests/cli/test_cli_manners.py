@@ -15,6 +15,7 @@ import pytest
 
 from ptyd.main import CONNECT_TIMEOUT_S, build_parser
 from tests.conftest import PYTHON, DaemonProcess, agent, run_cli, wait_until
+from tests.daemon.test_remote import remote  # noqa: F401 (a fixture)
 
 
 def test_shutdown_returns_once_the_daemon_stopped_so_new_starts_a_fresh_one(
@@ -185,3 +186,16 @@ def test_logs_text_is_what_a_person_reads(daemon: DaemonProcess) -> None:
     rest = follower.stdout.read()
     assert follower.wait(20) == 0
     assert rest.decode().split("\n") == ["go", "after go", ""]
+
+
+def test_shutdown_over_tcp_returns_once_the_daemon_no_longer_answers(
+        remote) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    d, keys, endpoints = remote
+    args = ["--connect", endpoints.control, "--server-key", str(keys / "server.key"),
+            "--client-key", str(keys / "client.key_secret")]
+    assert run_cli(*args, "new", "-s", "stubborn", "--", *agent("ignore_term")).returncode == 0
+    wait_until(lambda: "ready" in run_cli(*args, "logs", "stubborn").stdout)
+    assert run_cli(*args, "shutdown", "--grace", "2").returncode == 0
+    after = run_cli(*args, "ls")  # old code: the stopping daemon still answered
+    assert after.returncode == 1 and "no ptyd daemon answered" in after.stderr
+    assert d.proc.wait(20) == 0
