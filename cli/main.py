@@ -431,6 +431,12 @@ def _logs_live(args: argparse.Namespace, log: textlog.RawLog) -> int:
     return 0
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        state = c.session(args.name).screen_state()
+    return show_screen(state, args)
+
+
 def cmd_wait(args: argparse.Namespace) -> int:
     until = args.until.split(",") if args.until else None
     transport = 0 if args.timeout is None else args.timeout + 10
@@ -468,8 +474,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
             try:
                 c.remove(name, force=args.force)
             except PtydError as e:
-                print(f"ptyd rm: {cli_message(e)[0]}", file=sys.stderr)
-                failed = max(failed, cli_message(e)[1])
+                message, code = cli_message(e)
+                print(f"ptyd rm: {message}", file=sys.stderr)
+                failed = max(failed, code)
     return failed
 
 
@@ -685,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="as a person reads it: lines rendered like a terminal (overdraws and "
                    "cursor moves applied), no escape sequences, so grep works")
 
-    p = verb("screen", lambda args: show_screen(_client, args),
+    p = verb("screen", cmd_screen,
              "print a session's screen as a person sees it now: plain text, one line per row")
     add_screen_options(p)
 

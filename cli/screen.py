@@ -6,15 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
-from ptyd.client import Client
+from ptyd.client import ScreenState
 
 
-def show_screen(client: Callable[[argparse.Namespace], Client], args: argparse.Namespace) -> int:
-    with client(args) as c:
-        state = c.session(args.name).screen_state()
+def show_screen(state: ScreenState, args: argparse.Namespace) -> int:
+    """Print `state` as the options ask: plain rows, styled rows (-e), or JSON."""
     if args.json:
         shown: dict[str, Any] = state.as_json()
         if args.escapes:
