@@ -127,11 +127,13 @@ class _Feeder:
             self.title = self.active.title
 
     def _switch(self, alternate: bool) -> None:
+        hidden = self.active.cursor.hidden  # one cursor per terminal: its visibility carries over
         if alternate and self.active is not self.alt:
             self.alt.reset()
             self.active = self.alt
         elif not alternate:
             self.active = self.main
+        self.active.cursor.hidden = hidden
 
     def resize(self, cols: int, rows: int) -> None:
         for screen in (self.main, self.alt):
