@@ -72,7 +72,10 @@ def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
     connection = _connection(args)
     try:
         return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}", **connection)
-    except Timeout:  # over TCP, a daemon that is not there is only silence
+    except Timeout:
+        if not args.connect:
+            raise
+        # Over TCP, a daemon that is not there is only silence: no hello within the timeout.
         raise DaemonNotRunning(f"no ptyd daemon answered at {args.connect} within "
                                f"{CONNECT_TIMEOUT_S:g}s (is it running, and listening there?)"
                                ) from None
