@@ -65,8 +65,43 @@ def table(sessions: list[dict[str, Any]]) -> str:
                      for r in rows)
 
 
+TIME_FIELDS = frozenset({"created", "exited_at", "state_since", "resumed_from", "dirty_at"})
+"""Fields that are seconds since the epoch: shown as local dates (`--json` keeps them raw)."""
+DURATION_FIELDS = frozenset({"duration", "timeout", "idle_after"})
+
+
+def local_time(epoch: float, now: float | None = None) -> str:
+    """'2026-12-06 21:04:05 (3m ago)' in the local time zone."""
+    ago = (time.time() if now is None else now) - epoch
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+    return f"{when} ({age(ago)} ago)" if ago >= 0 else when
+
+
+def duration(seconds: float) -> str:
+    """'2.5s', '3m 05s', '2h 03m', '1d 02h'."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    for unit, size, sub, subsize in (("d", 86400, "h", 3600), ("h", 3600, "m", 60),
+                                     ("m", 60, "s", 1)):
+        if whole >= size:
+            return f"{whole // size}{unit} {(whole % size) // subsize:02d}{sub}"
+    return f"{seconds:.1f}s"
+
+
+def _shown_value(key: str, value: Any) -> str:
+    if key in TIME_FIELDS and isinstance(value, int | float):
+        return local_time(value)
+    if key in DURATION_FIELDS and isinstance(value, int | float):
+        return duration(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def details(info: dict[str, Any]) -> str:
-    shown = dict(info)
+    """One `key  value` line per field that has a value (no Nones), times as local dates."""
+    shown = {k: _shown_value(k, v) for k, v in info.items() if v is not None}
     shown["argv"] = shlex.join(info["argv"])
     shown["status"] = exit_text(info)
     width = max(len(k) for k in shown)

@@ -1,8 +1,9 @@
 """The `ptyd` command: tmux-style verbs over the client library. All logic lives in the daemon.
 
-Exit codes: 0 success; 1 a request failed (message on stderr); 2 bad usage; `ptyd wait`
-exits with the session's own code (128+N for a killing signal N), 124 on timeout; `ptyd send
---wait` exits 1 if the turn ended in `error`.
+Exit codes: 0 success; 1 a request failed (message on stderr); 2 bad usage (also a value the
+daemon refused, named by its option: cli/errors.py); 130 after Ctrl-C (cli/interrupt.py);
+`ptyd wait` exits with the session's own code (128+N for a killing signal N), 124 on timeout;
+`ptyd send --wait` exits 1 if the turn ended in `error`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from ptyd import __version__
-from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
+from ptyd.client import (
+    Client,
+    CurveKeys,
+    DaemonNotRunning,
+    Lost,
+    NoSuchSession,
+    PtydError,
+    Timeout,
+)
 from ptyd.client._caller import spawn_context
 from ptyd.client._curve import generate as generate_keys
 from ptyd.client._curve import keys_dir
@@ -28,9 +37,15 @@ from ptyd.proto.errors import ProtocolError
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
-from . import format, turns
+from . import format, textlog, turns
+from .errors import cli_message
+from .interrupt import exit_quietly_on_interrupt, restore_on_interrupt
+from .screen import add_screen_options, show_screen
+from .stopping import wait_stopped
 
 WAIT_TIMEOUT_EXIT = 124
+CONNECT_TIMEOUT_S = 2.0
+"""--connect: how long to wait for a remote daemon's hello before saying it is not there."""
 GIT_TIMEOUT_S = 600.0
 """Git work (a checkout of a large repository, a push) may take longer than a quick request."""
 
@@ -52,12 +67,21 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
         curve = CurveKeys.load(args.server_key, args.client_key)
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot load the CURVE keys ({e}); see ptyd keys generate") from None
-    return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve}
+    return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve,
+            "connect_timeout": CONNECT_TIMEOUT_S}
 
 
 def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
-    return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
-                  **_connection(args))
+    connection = _connection(args)
+    try:
+        return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}", **connection)
+    except Timeout:
+        if not args.connect:
+            raise
+        # Over TCP, a daemon that is not there is only silence: no hello within the timeout.
+        raise DaemonNotRunning(f"no ptyd daemon answered at {args.connect} within "
+                               f"{CONNECT_TIMEOUT_S:g}s (is it running, and listening there?)"
+                               ) from None
 
 
 def _print_json(value: Any) -> None:
@@ -437,32 +461,52 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    try:
-        return _logs_live(args)
-    except (DaemonNotRunning, NoSuchSession):
-        # The daemon forgot the session (removed, or restarted): its recording, if any.
-        from ptyd.client._recordings import newest_recording, write_output
+    log = _log_writer(args)
+    with restore_on_interrupt(lambda: _restore_terminal(log)):
+        try:
+            return _logs_live(args, log)
+        except (DaemonNotRunning, NoSuchSession):
+            # The daemon forgot the session (removed, or restarted): its recording, if any.
+            from ptyd.client._recordings import newest_recording, write_output
 
-        path = newest_recording(args.name)
-        if path is None:
-            raise
-        print(f"ptyd: session {args.name!r} is not in the daemon; its recording {path}:",
-              file=sys.stderr)
-        write_output(path, sys.stdout.buffer)
-        return 0
+            path = newest_recording(args.name)
+            if path is None:
+                raise
+            print(f"ptyd: session {args.name!r} is not in the daemon; its recording {path}:",
+                  file=sys.stderr)
+            write_output(path, log)
+            return 0
+        finally:
+            log.end()
 
 
-def _logs_live(args: argparse.Namespace) -> int:
+def _log_writer(args: argparse.Namespace) -> textlog.RawLog:
+    """--text: readable lines; a terminal: harmless replay; else the exact bytes."""
     out = sys.stdout.buffer
+    if args.text:
+        return textlog.TextLog(out)
+    return textlog.TerminalLog(out) if out.isatty() else textlog.RawLog(out)
+
+
+def _restore_terminal(log: textlog.RawLog) -> None:
+    if isinstance(log, textlog.TerminalLog):
+        log.restore_now(sys.stdout.fileno())
+
+
+def _logs_live(args: argparse.Namespace, log: textlog.RawLog) -> int:
     with _client(args) as c:
         for item in c.output(args.name, follow=args.follow):
             if isinstance(item, Lost):
-                out.write(f"\r\n[ptyd: {item.end - item.offset} bytes of output were evicted "
-                          "before they could be shown]\r\n".encode())
+                log.lost(item.end - item.offset)
             else:
-                out.write(item.data)
-            out.flush()
+                log.write(item.data)
     return 0
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        state = c.session(args.name).screen_state()
+    return show_screen(state, args)
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
@@ -502,10 +546,17 @@ def cmd_kill(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
+    """Every name it can; each one it cannot is reported, and makes the exit code 1."""
+    failed = 0
     with _client(args) as c:
         for name in args.names:
-            c.remove(name, force=args.force)
-    return 0
+            try:
+                c.remove(name, force=args.force)
+            except PtydError as e:
+                message, code = cli_message(e)
+                print(f"ptyd rm: {message}", file=sys.stderr)
+                failed = max(failed, code)
+    return failed
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -565,8 +616,12 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 def cmd_shutdown(args: argparse.Namespace) -> int:
     with _client(args) as c:
         result = c.shutdown(args.grace)
-    if not args.quiet:
-        print(f"ptyd: daemon stopping, ending {result['sessions']} running session(s)")
+        if not args.quiet:
+            print(f"ptyd: daemon stopping, ending {result['sessions']} running session(s)",
+                  flush=True)
+        if not args.no_wait and not wait_stopped(c, args.grace, local=not args.connect):
+            print("ptyd: the daemon has not stopped yet (see its log)", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -664,13 +719,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("attach", cmd_attach, "join a session's terminal (detach: Ctrl-\\)",
              aliases=("a",))
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     _attach_options(p)
 
     p = verb("detach", cmd_detach, "make the viewers of a session leave it (it keeps running)")
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     p.add_argument("--viewer", help="only this viewer id")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
     p = verb("hook", cmd_hook, "report an agent hook event read from stdin (used by the "
              "settings ptyd generates for --agent claude)")
@@ -709,12 +764,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "even if it has commits this one lacks")
 
     p = verb("info", cmd_info, "show one session")
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", help="session name")
+    p.add_argument("--json", action="store_true",
+                   help="stable JSON for scripts (times as seconds since the epoch)")
 
     p = verb("send", cmd_send, "type text and keys into a session: TEXT, -k KEY (Enter, C-c, "
              "Up, M-x, F1...), in order")
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     p.add_argument("--wait", action="store_true", help="then wait until the turn it "
                    "started is over (idle, error, or waiting for a person); print that state; "
                    "exit 1 for error (also accepted after NAME)")
@@ -729,13 +785,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("logs", cmd_logs, "print a session's scrollback (-f: then follow it live); a "
              "session the daemon no longer has: its recording")
-    p.add_argument("name")
-    p.add_argument("-f", "--follow", action="store_true")
+    p.add_argument("name", help="session name")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="then follow the output live until the session ends")
+    p.add_argument("--text", action="store_true",
+                   help="as a person reads it: lines rendered like a terminal (overdraws and "
+                   "cursor moves applied), no escape sequences, so grep works")
+
+    p = verb("screen", cmd_screen,
+             "print a session's screen as a person sees it now: plain text, one line per row")
+    add_screen_options(p)
 
     p = verb("wait", cmd_wait, "wait for a session to exit (exit with its code), or with "
              "--until for a state (prints it)")
-    p.add_argument("name")
-    p.add_argument("--timeout", type=float, metavar="SECONDS")
+    p.add_argument("name", help="session name")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="give up after this long (exit 124)")
     p.add_argument("--until", metavar="STATE[,STATE]",
                    help="idle, error, waiting, working, starting or exited; after a `ptyd "
                    "send` from this shell, only a state entered after it counts")
@@ -749,25 +814,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("kill", cmd_kill, "end a session and every process it started: SIGHUP (what a "
              "closing terminal sends; an interactive shell ignores SIGTERM), then SIGTERM, then "
              "SIGKILL to whatever is left after a grace")
-    p.add_argument("name")
+    p.add_argument("name", help="session name")
     p.add_argument("-s", "--signal", help="send this signal instead of SIGHUP+SIGTERM (then "
                    "SIGKILL after the grace all the same)")
     p.add_argument("--grace", type=float, metavar="SECONDS", help="before SIGKILL (default 5)")
     p.add_argument("--no-wait", action="store_true", help="return without waiting for the exit")
 
     p = verb("rm", cmd_rm, "remove exited sessions and their scrollback", aliases=("remove",))
-    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help="session names (each one that cannot be removed is reported)")
     p.add_argument("-f", "--force", action="store_true", help="kill running sessions first")
 
     p = verb("keys", cmd_keys, "CURVE keys for remote access: ptyd keys generate [--name N]")
-    p.add_argument("action", choices=["generate"])
+    p.add_argument("action", choices=["generate"], help="generate: a new key pair")
     p.add_argument("--name", default="client", help="NAME.key and NAME.key_secret (default "
                    "client; the daemon's own pair: server)")
     p.add_argument("--keys-dir", metavar="DIR", help="default ~/.config/ptyd/keys")
     p.add_argument("--force", action="store_true", help="replace an existing key pair")
 
     p = verb("systemd", cmd_systemd, "write systemd unit files: ptyd systemd install [--user]")
-    p.add_argument("action", choices=["install", "print"])
+    p.add_argument("action", choices=["install", "print"],
+                   help="install: write the unit files; print: show them")
     p.add_argument("--user", action="store_true", help="a user unit (systemctl --user); "
                    "default: the system template ptyd@.service")
     p.add_argument("--survive-crashes", action="store_true",
@@ -782,8 +849,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "the running daemon's)")
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
-    p.add_argument("--grace", type=float, metavar="SECONDS")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--grace", type=float, metavar="SECONDS",
+                   help="from SIGHUP to SIGKILL of each session (default 5)")
+    p.add_argument("--no-wait", action="store_true",
+                   help="return once the daemon has been told, not once it has stopped")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 
 
@@ -794,14 +864,18 @@ def main(argv: list[str] | None = None) -> int:
         args.serve_args = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.verb not in ("serve", "config"):  # the daemon handles its own signals
+        exit_quietly_on_interrupt()
     try:
         return int(args.func(args))
     except UsageError as e:
         print(f"ptyd {args.verb}: {e}", file=sys.stderr)
         return 2
     except PtydError as e:
-        print(f"ptyd: {e}", file=sys.stderr)
-        return 1
+        message, code = cli_message(e)
+        print(f"ptyd {args.verb}: {message}" if code == 2 else f"ptyd: {message}",
+              file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -43,6 +43,7 @@ from ._exceptions import (
     UnsupportedVersion,
 )
 from ._expect import ExpectMatch
+from ._screen import ScreenState
 from ._session import AsyncSession, Session
 from ._stream import Lost
 from ._sync_client import Client
@@ -74,6 +75,7 @@ __all__ = [
     "RangeEvicted",
     "ReadOnly",
     "RemoteError",
+    "ScreenState",
     "Session",
     "SessionExists",
     "SessionExited",

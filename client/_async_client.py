@@ -71,8 +71,11 @@ class AsyncClient:
     def __init__(self, dir: str | os.PathLike[str] | None = None, *,
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  autostart: bool = False, client_name: str = "ptyd-python",
-                 curve: CurveKeys | None = None):
+                 curve: CurveKeys | None = None, connect_timeout: float | None = None):
         self.dir: Path = resolve_dir(dir)
+        self.connect_timeout = connect_timeout
+        """How long `connect()` waits for the daemon's hello (default: `timeout`); a daemon
+        over TCP that is not there only shows as silence, so a CLI keeps this short."""
         self.curve = curve
         """Keys for a daemon reached over TCP; required there (the daemon refuses plain TCP)."""
         self.endpoints = endpoints or Endpoints.in_dir(self.dir)
@@ -137,7 +140,8 @@ class AsyncClient:
         self._tasks = [asyncio.ensure_future(self._receive()),
                        asyncio.ensure_future(self._watch(monitor))]
         if started is None:
-            self.server = await self.request("hello", {"client": self.client_name})
+            self.server = await self.request("hello", {"client": self.client_name},
+                                             timeout=self.connect_timeout)
         else:
             self.server = await self._hello_new_daemon(started)
         return self.server

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from ptyd.proto.locations import (
     SYSTEM_CONFIG_FILE,
@@ -51,12 +50,17 @@ def newest_recording(name: str, directory: Path | None = None) -> Path | None:
     return max(found)[1] if found else None
 
 
-def write_output(path: Path, out: BinaryIO) -> None:
+class Writable(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
+def write_output(path: Path, out: Writable) -> None:
     """The session's output as recorded: an asciicast's "o" events, a log's bytes. A last line
     cut short (the daemon died mid-write) is skipped."""
     with open(path, "rb") as f:
         if path.suffix != ".cast":
-            shutil.copyfileobj(f, out)
+            for block in iter(lambda: f.read(1 << 16), b""):
+                out.write(block)
             return
         f.readline()  # the header
         for line in f:

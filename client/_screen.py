@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pyte
 
 from ptyd.proto.limits import MAX_READ_BYTES
 
 from ._exceptions import RangeEvicted
+from ._screen_style import styled_row
 from ._text import split_unfinished
 
 if TYPE_CHECKING:
@@ -69,6 +71,32 @@ def _clamp_numbers(match: re.Match[bytes]) -> bytes:
     return _LONG_NUMBER_RE.sub(b"99999", match.group())
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenState:
+    """The whole visible state of a session's terminal (`ptyd screen --json`, `-e`)."""
+
+    lines: list[str]
+    """One string per row, trailing blanks removed."""
+    styled: list[str]
+    """The same rows with their colours and attributes as SGR sequences."""
+    cols: int
+    rows: int
+    cursor_row: int
+    """0-based, as the cursor's column."""
+    cursor_col: int
+    cursor_visible: bool
+    title: str
+    """The last window title the program set (OSC 0 or 2), "" if none."""
+    alternate: bool
+    """Whether the program is on the alternate screen (a full-screen program such as vim)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"lines": self.lines, "cols": self.cols, "rows": self.rows,
+                "cursor": {"row": self.cursor_row, "col": self.cursor_col,
+                           "visible": self.cursor_visible},
+                "title": self.title, "alternate": self.alternate}
+
+
 class _Feeder:
     """Two pyte screens (main and alternate) and the filter in front of them."""
 
@@ -79,6 +107,7 @@ class _Feeder:
                          id(self.alt): pyte.ByteStream(self.alt)}
         self.active = self.alt if alternate else self.main
         self._carry = b""
+        self.title = ""
 
     def feed(self, data: bytes) -> None:
         if self._carry:
@@ -97,17 +126,22 @@ class _Feeder:
         self._feed_active(data[pos:])
 
     def _feed_active(self, data: bytes) -> None:
+        title = self.active.title
         try:
             self._streams[id(self.active)].feed(data)
         except Exception:  # pyte's parser is a generator: an exception ends it for good
             self._streams[id(self.active)] = pyte.ByteStream(self.active)
+        if self.active.title != title:  # the terminal has one title, whichever screen set it
+            self.title = self.active.title
 
     def _switch(self, alternate: bool) -> None:
+        hidden = self.active.cursor.hidden  # one cursor per terminal: its visibility carries over
         if alternate and self.active is not self.alt:
             self.alt.reset()
             self.active = self.alt
         elif not alternate:
             self.active = self.main
+        self.active.cursor.hidden = hidden
 
     def resize(self, cols: int, rows: int) -> None:
         for screen in (self.main, self.alt):
@@ -116,6 +150,14 @@ class _Feeder:
 
     def lines(self) -> list[str]:
         return [line.rstrip() for line in self.active.display]
+
+    def state(self) -> ScreenState:
+        screen = self.active
+        styled = [styled_row(screen.buffer[y], screen.columns, screen.default_char)
+                  for y in range(screen.lines)]
+        return ScreenState(self.lines(), styled, screen.columns, screen.lines, screen.cursor.y,
+                           screen.cursor.x, not screen.cursor.hidden, self.title,
+                           screen is self.alt)
 
 
 def fresh_start(tail: bytes, rows: int) -> tuple[int, bool, bool]:
@@ -155,6 +197,13 @@ class ScreenView:
         self._lock = asyncio.Lock()
 
     async def lines(self) -> list[str]:
+        return (await self._updated()).lines()
+
+    async def state(self) -> ScreenState:
+        return (await self._updated()).state()
+
+    async def _updated(self) -> _Feeder:
+        """The emulator, fed up to the session's output now."""
         async with self._lock:
             info = await self.client.info(self.session)
             end, cols, rows = int(info["end"]), int(info["cols"]), int(info["rows"])
@@ -169,7 +218,7 @@ class ScreenView:
                 self._feeder.resize(cols, rows)
                 await self._feed(await self._read(self._position, end))
             assert self._feeder is not None
-            return self._feeder.lines()
+            return self._feeder
 
     async def _rebuild(self, end: int, cols: int, rows: int) -> None:
         tail = await self._read(max(0, end - TAIL_BYTES), end, clamp=True)

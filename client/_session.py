@@ -23,7 +23,7 @@ from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ._exceptions import EOF, ExpectTimeout
 from ._expect import ExpectMatch, Pattern, compile_patterns
 from ._follow import EndCallback, Follower, LineCallback, OutputCallback
-from ._screen import ScreenView
+from ._screen import ScreenState, ScreenView
 from ._stream import Lost
 
 if TYPE_CHECKING:
@@ -290,6 +290,13 @@ class AsyncSession(dict[str, Any]):
             self._screen = ScreenView(self.client, self.name)
         return await self._screen.lines()
 
+    async def screen_state(self) -> ScreenState:
+        """What `screen()` shows plus colours, cursor, size, title and the alternate-screen
+        flag, from the same emulator."""
+        if self._screen is None:
+            self._screen = ScreenView(self.client, self.name)
+        return await self._screen.state()
+
 
 class Session(dict[str, Any]):
     """The blocking twin of AsyncSession (see there for each method), from `Client.spawn()`
@@ -392,6 +399,9 @@ class Session(dict[str, Any]):
 
     def screen(self) -> list[str]:
         return self._call(self.aio.screen())
+
+    def screen_state(self) -> ScreenState:
+        return self._call(self.aio.screen_state())
 
     def on_output(self, callback: Callable[[pubsub.OutputChunk | Lost], Any], *,
                   stream: str = "stdout", on_end: Callable[[], Any] | None = None

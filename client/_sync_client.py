@@ -31,7 +31,7 @@ class Client:
     def __init__(self, dir: str | os.PathLike[str] | None = None, *,
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  autostart: bool = False, client_name: str = "ptyd-python",
-                 curve: CurveKeys | None = None):
+                 curve: CurveKeys | None = None, connect_timeout: float | None = None):
         self._loop = asyncio.new_event_loop()
         self._calls: set[concurrent.futures.Future[Any]] = set()
         self._calls_lock = threading.Lock()
@@ -41,7 +41,7 @@ class Client:
                                         daemon=True)
         self._thread.start()
         self._async = self._call(self._make(dir, endpoints, timeout, autostart, client_name,
-                                            curve))
+                                            curve, connect_timeout))
         try:
             self._call(self._async.connect())
         except BaseException:
@@ -50,9 +50,9 @@ class Client:
 
     @staticmethod
     async def _make(*args: Any) -> AsyncClient:
-        dir, endpoints, timeout, autostart, name, curve = args
+        dir, endpoints, timeout, autostart, name, curve, connect_timeout = args
         return AsyncClient(dir, endpoints=endpoints, timeout=timeout, autostart=autostart,
-                           client_name=name, curve=curve)
+                           client_name=name, curve=curve, connect_timeout=connect_timeout)
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         if threading.current_thread() is self._thread:

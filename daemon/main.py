@@ -58,8 +58,15 @@ def serve(args: argparse.Namespace) -> int:
         log.debug("event loop closed")
 
 
+SERVE_HELP = ("Run the ptyd daemon in the foreground until it is told to stop (ptyd shutdown, "
+              "SIGTERM). An option given here beats the configuration files "
+              "(/etc/ptyd/config.toml, then ~/.config/ptyd/config.toml); one not given leaves "
+              "their value alone. [KEY] is the option's name in those files.")
+"""For people: `ptyd serve --help` names options and files, never this program's sources."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ptyd serve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ptyd serve", description=SERVE_HELP)
     add_arguments(parser)
     # Set by a daemon re-executing itself (ptyd upgrade): the handover state to adopt.
     parser.add_argument("--adopt", type=Path, default=None, help=argparse.SUPPRESS)

@@ -1,0 +1,48 @@
+"""`ptyd shutdown` returns once the daemon has stopped, so that the next `ptyd new` starts a
+fresh daemon instead of reaching the old one while it ends its sessions ("shutting down")."""
+
+from __future__ import annotations
+
+import time
+
+from ptyd.client import Client, TransportError
+from ptyd.client._daemon_dir import daemon_running
+from ptyd.proto import limits
+
+STOP_MARGIN_S = 30.0
+"""Beyond the kill grace: the daemon reaps the killed sessions, flushes and closes its sockets."""
+
+POLL_INTERVAL_S = 0.05
+
+
+def wait_stopped(c: Client, grace: float | None, local: bool) -> bool:
+    """Whether the daemon stopped within its grace plus STOP_MARGIN_S.
+
+    A local daemon has stopped when its lock on <dir>/daemon.lock is gone (the kernel drops it
+    when the process ends), or its process is (a new daemon, autostarted meanwhile by another
+    client, holds the lock). A remote one, when it no longer answers `hello` (a stopping daemon
+    still does)."""
+    deadline = time.monotonic() + (grace if grace is not None else limits.DEFAULT_KILL_GRACE_S) \
+        + STOP_MARGIN_S
+    pid = c.server.get("pid")
+    while time.monotonic() < deadline:
+        if local:
+            if not daemon_running(c.dir) or (isinstance(pid, int) and not _alive(pid)):
+                return True
+        else:
+            try:
+                c.request("hello", {"client": "ptyd-cli shutdown"}, timeout=1.0)
+            except TransportError:
+                return True
+        time.sleep(POLL_INTERVAL_S)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists and has not ended (a zombie has ended: it only waits to be
+    reaped). Linux's /proc, as everywhere in ptyd."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
