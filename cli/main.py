@@ -562,6 +562,16 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_top(args: argparse.Namespace) -> int:
+    from .top import main as top  # the overview loads only for this verb
+    from .top.config import ConfigError
+
+    try:
+        return int(top(args, _connection(args)))
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_shutdown(args: argparse.Namespace) -> int:
     with _client(args) as c:
         result = c.shutdown(args.grace)
@@ -780,6 +790,13 @@ def build_parser() -> argparse.ArgumentParser:
              "version, in place (agents notice nothing)")
     p.add_argument("--python", metavar="PATH", help="interpreter of the new daemon (default: "
                    "the running daemon's)")
+
+    p = verb("top", cmd_top, "full-screen live overview of every session, of this daemon and "
+             "the [[remote]] ones of remotes.toml: attach, answer, commit, merge (? for keys)")
+    p.add_argument("--remotes", metavar="FILE", help="the daemons to watch besides this one "
+                   "(default ~/.config/ptyd/remotes.toml)")
+    p.add_argument("--give-up", type=float, default=10.0, metavar="SECONDS",
+                   help="quit when every daemon has been unreachable this long (default 10)")
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
     p.add_argument("--grace", type=float, metavar="SECONDS")
