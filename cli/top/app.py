@@ -407,12 +407,12 @@ class App:
         loop = asyncio.get_running_loop()
         self._suspended = True
         loop.remove_reader(self.screen.in_fd)
-        self.screen.leave()
+        self.screen.lend()
         try:
             proc = await asyncio.create_subprocess_exec(*argv)
             code = await proc.wait()
         finally:
-            self.screen.enter()
+            self.screen.take_back()
             loop.add_reader(self.screen.in_fd, self._on_stdin)
             self._suspended = False
         self.message = f"back from {row.name}" + (f" (attach exited {code})" if code else "")

@@ -84,6 +84,21 @@ class Screen:
             with contextlib.suppress(termios.error, OSError):
                 termios.tcsetattr(self.in_fd, termios.TCSADRAIN, self._saved)
 
+    def lend(self) -> None:
+        """Hand the terminal to another program (an attach) inside our alternate screen, so
+        that what it draws is gone when the overview ends and the shell's screen comes back."""
+        self._write(b"\x1b[0m\x1b[H\x1b[2J\x1b[?25h")
+        if self._saved is not None:
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(self.in_fd, termios.TCSADRAIN, self._saved)
+
+    def take_back(self) -> None:
+        # The program may have left the alternate screen on its way out (a full-screen agent's
+        # attach ends with ESC[?1049l): enter it again; from inside it this only clears.
+        tty.setraw(self.in_fd, termios.TCSANOW)
+        self._write(ENTER_SCREEN)
+        self._shown = []
+
     def invalidate(self) -> None:
         """The screen was drawn by someone else (an attach): the next frame redraws all."""
         self._shown = []
