@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 from ptyd.client import Client
@@ -170,3 +171,45 @@ def _child_of(pid: int) -> int | None:
             if int(stat.rpartition(")")[2].split()[1]) == pid and b"top" in cmdline:
                 return int(entry)
     return None
+
+
+def test_commit_diff_and_merge_on_a_real_repository(tmux: Tmux, client: Client,
+                                                    daemon: DaemonProcess,
+                                                    tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    git(tmp_path, "init", "-q", "-b", "main", str(project))
+    (project / "README.md").write_text("# demo\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    client.request("spawn", {"argv": ["sh"], "name": "ag", "repo": str(project),
+                             "task": "t1", "env": {"PATH": os.environ["PATH"], "PS1": "$ "}})
+    pane = start_top(tmux, daemon, tmp_path, cols=140)
+    wait_row(tmux, pane, "ag", "agent/ag-t1", "clean")
+    tmux.keys(pane, "s")
+    tmux.text(pane, "printf 'work of the agent\\n' > notes.txt")
+    tmux.keys(pane, "Enter")
+    wait_row(tmux, pane, "ag", "dirty")  # its state events bring the git stats
+    tmux.keys(pane, "c")
+    tmux.wait_for(pane, "commit ag, message:")
+    tmux.text(pane, "agent notes")
+    tmux.keys(pane, "Enter")
+    tmux.wait_for(pane, "committed ag")
+    wait_row(tmux, pane, "ag", "↑1", "+1 -0, 1 file")
+    tmux.keys(pane, "d")
+    tmux.wait_for(pane, "+work of the agent")
+    tmux.keys(pane, "q")
+    tmux.keys(pane, "m")
+    tmux.wait_for(pane, "merge agent/ag-t1 into integration? (y/n)")
+    tmux.keys(pane, "y")
+    tmux.wait_for(pane, "merged ag: fast-forward")
+    assert git(project, "show", "integration:notes.txt") == "work of the agent"
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@tests.invalid",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@tests.invalid"}
+    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
