@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.attach.conftest import Tmux, tmux
 from tests.conftest import PYTHON, DaemonProcess
 
-__all__ = ["Tmux", "top_command", "tmux"]
+__all__ = ["Tmux", "tmux", "top_command"]
 
 
 def top_command(daemon: DaemonProcess, tmp_path: Path, *options: str, remotes: str = "") -> str:

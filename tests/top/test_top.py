@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ptyd.client import Client
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
-from tests.conftest import DaemonProcess, agent, stop_daemon, wait_until
+from tests.conftest import DaemonProcess, agent, start_daemon, stop_daemon, wait_until
 from tests.top.conftest import Tmux, top_command
 
 TITLE = "ptyd top —"
@@ -213,3 +213,23 @@ def git(cwd: Path, *args: str) -> str:
                           timeout=30)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
+
+
+def test_carries_on_across_an_upgrade_and_a_restart(tmux: Tmux, daemon: DaemonProcess,
+                                                    tmp_path: Path) -> None:
+    pane = start_top(tmux, daemon, tmp_path, "--give-up", "30")
+    tmux.wait_for(pane, "local: up")
+    assert daemon.cli("upgrade").returncode == 0
+    with daemon.client() as c:
+        c.spawn(["sleep", "60"], name="after-upgrade")
+    wait_row(tmux, pane, "after-upgrade", "running")
+    assert stop_daemon(daemon) == 0
+    tmux.wait_for(pane, "local: down")
+    again = start_daemon(daemon.dir)
+    try:
+        with again.client() as c:
+            c.spawn(["sleep", "60"], name="after-restart")
+        wait_row(tmux, pane, "after-restart", "running")
+        assert not row_of(tmux, pane, "after-upgrade")  # the old daemon's sessions are gone
+    finally:
+        assert stop_daemon(again) == 0
