@@ -99,8 +99,8 @@ def diff_text(row: Row) -> str:
     return f"+{d['insertions']} -{d['deletions']}, {files} file{'s' if files != 1 else ''}"
 
 
-COLUMNS = [("NAME", 14), ("STATUS", 9), ("STATE", 26), ("FOR", 4), ("BRANCH", 24),
-           ("CHANGES", 10), ("DIFF", 18), ("VIEW", 4)]
+COLUMNS = [("NAME", 14), ("STATUS", 9), ("STATE", 22), ("FOR", 4), ("BRANCH", 24),
+           ("CHANGES", 10), ("DIFF", 16), ("VIEW", 4)]
 
 
 def cells(row: Row, now: float | None = None) -> list[str]:

@@ -26,8 +26,8 @@ KEYS = [
     ("?", "this help"),
     ("q", "quit (Ctrl-C too)"),
 ]
-FOOTER = "Enter attach  r read-only  s send  y/n answer  k kill  x rm  c commit  m merge  " \
-         "p push  d diff  N new  / filter  ? help  q quit"
+FOOTER = "⏎ attach r read-only s send y/n answer k kill x rm c commit m merge p push " \
+         "d diff N new / filter ? help q quit"
 
 
 def bar(text: str, width: int) -> str:
