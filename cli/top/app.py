@@ -369,6 +369,13 @@ class App:
         elif key == "x":
             self.confirm = Confirm(f"remove {name}{' (running: kill it)' if row.info.get('status') == 'running' else ''}?",
                                    lambda: self._remove(view, name))
+        elif key in ("P", "R") and not row.info.get("branch"):
+            self.message = f"{name} has no branch: only agents on a branch pause"
+        elif key == "P":
+            self.confirm = Confirm(f"pause {name} (end it, WIP commit, remove its checkout)?",
+                                   lambda: self._pause(view, name))
+        elif key == "R":
+            self.spawn_task(self._resume(view, name))
         elif key in ("c", "m", "p", "d"):
             if not row.info.get("branch"):
                 self.message = f"{name} has no branch (start agents with N and a repository)"
@@ -462,6 +469,17 @@ class App:
         detail = result.get("outcome") or str(result.get("commit", ""))[:10]
         self.message = f"{done} {name}: {detail}"
         view.refresh_git(name)
+
+    async def _pause(self, view: DaemonView, name: str) -> None:
+        self.message = f"pausing {name}…"
+        self.changed()
+        result = await self._client(view).pause(name)
+        commit = str(result.get("commit") or "")[:10] or "nothing to commit"
+        self.message = f"paused {name}: {commit} (R resumes)"
+
+    async def _resume(self, view: DaemonView, name: str) -> None:
+        await self._client(view).resume(name)
+        self.message = f"resumed {name}"
 
     async def _show_diff(self, view: DaemonView, name: str, branch: str) -> None:
         result = await self._client(view).request("git.diff", {"session": name},

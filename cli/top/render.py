@@ -20,6 +20,8 @@ KEYS = [
     ("c", "commit the agent's work to its branch (asks for a message)"),
     ("m", "merge the agent's branch into integration (asks first)"),
     ("p", "push the agent's branch to origin (asks first)"),
+    ("P", "pause the agent: end it, commit its work (WIP), remove its checkout (asks first)"),
+    ("R", "resume a paused agent: its checkout back, its command restarted"),
     ("d", "diff view: git diff integration...agent/… (↑/↓, PgUp/PgDn, q back)"),
     ("N", "new agent: name, command, repository, task"),
     ("/", "filter by name, daemon, branch or state (empty: all)"),
@@ -27,7 +29,7 @@ KEYS = [
     ("q", "quit (Ctrl-C too)"),
 ]
 FOOTER = "⏎ attach r read-only s send y/n answer k kill x rm c commit m merge p push " \
-         "d diff N new / filter ? help q quit"
+         "d diff P/R pause N new / filter ? q"
 
 
 def bar(text: str, width: int) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from ptyd.client import BadRequest, Client
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
-from tests.conftest import wait_until
+from tests.conftest import DaemonProcess, wait_until
 
 GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
            "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@tests.invalid",
@@ -103,3 +103,19 @@ def test_a_claude_agent_resumes_its_conversation(client: Client, project: Path,
     s.wait(HOOK_TIMEOUT_S, until="idle")
     assert client.info("c")["status"] == "running"
     client.kill("c")
+
+
+def test_pause_and_resume_verbs(client: Client, daemon: DaemonProcess, project: Path) -> None:
+    info = client.request("spawn", {"argv": ["sleep", "600"], "name": "v", "repo": str(project),
+                                    "task": "t3"})
+    (Path(info["cwd"]) / "x.txt").write_text("x\n")
+    paused = daemon.cli("pause", "v", "-m", "half way")
+    assert paused.returncode == 0, paused.stderr
+    assert "paused v: agent/v-t3" in paused.stdout
+    assert git(project, "log", "-1", "--format=%s", "agent/v-t3") == "WIP: half way"
+    again = daemon.cli("pause", "v")
+    assert again.returncode == 1 and "paused already" in again.stderr
+    resumed = daemon.cli("resume", "v")
+    assert resumed.returncode == 0 and resumed.stdout.strip() == "v"
+    assert client.info("v")["status"] == "running"
+    client.kill("v")

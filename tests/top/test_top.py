@@ -233,3 +233,26 @@ def test_carries_on_across_an_upgrade_and_a_restart(tmux: Tmux, daemon: DaemonPr
         assert not row_of(tmux, pane, "after-upgrade")  # the old daemon's sessions are gone
     finally:
         assert stop_daemon(again) == 0
+
+
+def test_pause_and_resume_from_the_overview(tmux: Tmux, client: Client, daemon: DaemonProcess,
+                                            tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    git(tmp_path, "init", "-q", "-b", "main", str(project))
+    (project / "README.md").write_text("# demo\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    info = client.request("spawn", {"argv": ["sleep", "600"], "name": "ag",
+                                    "repo": str(project), "task": "t1"})
+    (Path(info["cwd"]) / "wip.txt").write_bytes(b"half done\n")
+    pane = start_top(tmux, daemon, tmp_path, cols=140)
+    wait_row(tmux, pane, "ag", "agent/ag-t1")
+    tmux.keys(pane, "P")
+    tmux.wait_for(pane, "pause ag")
+    tmux.keys(pane, "y")
+    wait_row(tmux, pane, "ag", "paused")
+    assert git(project, "show", "agent/ag-t1:wip.txt") == "half done"
+    assert not Path(info["cwd"]).exists()
+    tmux.keys(pane, "R")
+    wait_row(tmux, pane, "ag", "running")
+    assert (Path(info["cwd"]) / "wip.txt").read_bytes() == b"half done\n"
