@@ -24,7 +24,7 @@ def main(args: argparse.Namespace, connection: dict[str, Any]) -> int:
         app = App(targets, Screen(0, 1), give_up_s=args.give_up)
         code = await app.run()
         if app.exit_message:
-            print(f"ptyd top: lost every daemon: {app.exit_message}", file=sys.stderr)
+            print(f"ptyd top: {app.exit_message}", file=sys.stderr)
         return code
 
     return asyncio.run(run())

@@ -77,6 +77,7 @@ class App:
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             loop.add_signal_handler(sig, self.quit, 128 + sig)
         loop.add_signal_handler(signal.SIGWINCH, self._resized)
+        loop.set_exception_handler(self._crashed)
         self.screen.enter()
         loop.add_reader(self.screen.in_fd, self._on_stdin)
         runners = [asyncio.ensure_future(v.run()) for v in self.views]
@@ -95,6 +96,13 @@ class App:
             for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGWINCH):
                 loop.remove_signal_handler(sig)
 
+    def _crashed(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A bug of ours in a callback: leave (the terminal restored), then say what it was,
+        rather than print a traceback over the frame and go on in a broken state."""
+        error = context.get("exception")
+        self.exit_message = f"internal error: {error!r}" if error else str(context["message"])
+        self.quit(1)
+
     def quit(self, code: int = 0) -> None:
         if not self._done.done():
             self._done.set_result(code)
@@ -106,7 +114,8 @@ class App:
             now = time.monotonic()
             if all(v.down_since is not None and now - v.down_since > self.give_up_s
                    for v in self.views):
-                self.exit_message = "; ".join(f"{v.target.name}: {v.status}" for v in self.views)
+                self.exit_message = "lost every daemon: " + "; ".join(
+                    f"{v.target.name}: {v.status}" for v in self.views)
                 self.quit(1)
                 return
             self.changed()
@@ -148,8 +157,11 @@ class App:
         rows = self.rows()
         if not rows:
             return None
+        # A selection whose row is not (yet) there (a session just started, whose event is on
+        # its way) is kept; meanwhile the first row stands in for it.
         row = next((r for r in rows if r.key == self.selected), rows[0])
-        self.selected = row.key
+        if self.selected is None:
+            self.selected = row.key
         view = next(v for v in self.views if v.target.name == row.daemon)
         return row, view
 

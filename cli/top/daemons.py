@@ -77,6 +77,8 @@ class DaemonView:
                 await self._follow()
             except (PtydError, zmq.ZMQError, OSError) as e:
                 self._set_down(str(e).splitlines()[0] if str(e) else type(e).__name__)
+            except Exception as e:  # a reply we did not foresee: show it, and start over
+                self._set_down(f"{type(e).__name__}: {e}")
             finally:
                 await self._disconnect()
             await asyncio.sleep(RETRY_S)

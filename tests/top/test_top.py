@@ -256,3 +256,34 @@ def test_pause_and_resume_from_the_overview(tmux: Tmux, client: Client, daemon: 
     tmux.keys(pane, "R")
     wait_row(tmux, pane, "ag", "running")
     assert (Path(info["cwd"]) / "wip.txt").read_bytes() == b"half done\n"
+
+
+def test_filter_help_and_a_new_agent(tmux: Tmux, client: Client, daemon: DaemonProcess,
+                                     tmp_path: Path) -> None:
+    client.spawn(["sleep", "60"], name="alpha")
+    client.spawn(["sleep", "60"], name="beta")
+    pane = start_top(tmux, daemon, tmp_path)
+    wait_row(tmux, pane, "beta")
+    tmux.keys(pane, "/")
+    tmux.text(pane, "alp")
+    wait_until(lambda: not row_of(tmux, pane, "beta"), message="the filter")
+    tmux.keys(pane, "Enter")
+    assert row_of(tmux, pane, "alpha")
+    tmux.keys(pane, "/", "C-u", "Enter")
+    wait_row(tmux, pane, "beta")
+    tmux.keys(pane, "?")
+    tmux.wait_for(pane, "keys (any key: back)")
+    tmux.keys(pane, "Space")
+    tmux.wait_for(pane, TITLE)
+    tmux.keys(pane, "N")
+    tmux.wait_for(pane, "new agent: name")
+    tmux.text(pane, "gamma")
+    tmux.keys(pane, "Enter")
+    tmux.wait_for(pane, "command")
+    tmux.text(pane, "sh -c 'echo gamma-started; exec sleep 60'")
+    tmux.keys(pane, "Enter")
+    tmux.wait_for(pane, "repository")
+    tmux.keys(pane, "Enter")
+    wait_row(tmux, pane, "gamma", "running")
+    assert client.info("gamma")["cwd"] == os.getcwd()  # a local daemon: our directory
+    tmux.wait_for(pane, "gamma-started")  # selected, and previewed
