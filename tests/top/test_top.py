@@ -9,7 +9,14 @@ from pathlib import Path
 
 from ptyd.client import Client
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
-from tests.conftest import DaemonProcess, agent, start_daemon, stop_daemon, wait_until
+from tests.conftest import (
+    DaemonProcess,
+    agent,
+    run_cli,
+    start_daemon,
+    stop_daemon,
+    wait_until,
+)
 from tests.top.conftest import Tmux, top_command
 
 TITLE = "ptyd top —"
@@ -287,3 +294,13 @@ def test_filter_help_and_a_new_agent(tmux: Tmux, client: Client, daemon: DaemonP
     wait_row(tmux, pane, "gamma", "running")
     assert client.info("gamma")["cwd"] == os.getcwd()  # a local daemon: our directory
     tmux.wait_for(pane, "gamma-started")  # selected, and previewed
+
+
+def test_no_daemon_is_a_one_line_error(tmp_path: Path) -> None:
+    config = tmp_path / "remotes.toml"
+    config.write_text("")
+    result = run_cli("--dir", str(tmp_path / "none"), "top", "--remotes", str(config))
+    assert result.returncode == 1 and "no ptyd daemon is running" in result.stderr
+    config.write_text("[[remote]]\nname = 3\n")
+    result = run_cli("--dir", str(tmp_path / "none"), "top", "--remotes", str(config))
+    assert result.returncode == 2 and "needs name" in result.stderr
