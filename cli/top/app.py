@@ -29,6 +29,7 @@ from .terminal import Screen, split_keys
 PREVIEW_MIN_S = 0.05
 """A session writing all the time refreshes its preview at most 20 times a second."""
 GIT_TIMEOUT_S = 600.0
+ATTACH_END_S = 5.0
 _CHOICE_RE = re.compile(r"(\d)\.\s+(Yes|No)\b")
 
 
@@ -89,7 +90,7 @@ class App:
             loop.remove_reader(self.screen.in_fd)
             for task in [*runners, ticker, *self._tasks]:
                 task.cancel()
-            for task in [*runners, ticker]:
+            for task in [*runners, ticker, *self._tasks]:
                 with contextlib.suppress(BaseException):
                     await task
             self.screen.leave()
@@ -429,10 +430,20 @@ class App:
         self.screen.lend()
         try:
             proc = await asyncio.create_subprocess_exec(*argv)
-            code = await proc.wait()
+            try:
+                code = await proc.wait()
+            except asyncio.CancelledError:
+                # The overview is ending (q is not reachable now: SIGTERM, SIGHUP): the attach
+                # ends first and restores the terminal, then we do.
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), ATTACH_END_S)
+                raise
         finally:
             self.screen.take_back()
-            loop.add_reader(self.screen.in_fd, self._on_stdin)
+            if not self._done.done():
+                loop.add_reader(self.screen.in_fd, self._on_stdin)
             self._suspended = False
         self.message = f"back from {row.name}" + (f" (attach exited {code})" if code else "")
 

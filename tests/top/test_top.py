@@ -180,7 +180,7 @@ def _child_of(pid: int) -> int | None:
     return None
 
 
-def test_commit_diff_and_merge_on_a_real_repository(tmux: Tmux, client: Client,
+def test_commit_diff_merge_and_push_on_a_real_repository(tmux: Tmux, client: Client,
                                                     daemon: DaemonProcess,
                                                     tmp_path: Path) -> None:
     project = tmp_path / "project"
@@ -188,6 +188,8 @@ def test_commit_diff_and_merge_on_a_real_repository(tmux: Tmux, client: Client,
     (project / "README.md").write_text("# demo\n")
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "initial")
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
+    git(project, "remote", "add", "origin", str(tmp_path / "origin.git"))
     client.request("spawn", {"argv": ["sh"], "name": "ag", "repo": str(project),
                              "task": "t1", "env": {"PATH": os.environ["PATH"], "PS1": "$ "}})
     pane = start_top(tmux, daemon, tmp_path, cols=140)
@@ -210,6 +212,11 @@ def test_commit_diff_and_merge_on_a_real_repository(tmux: Tmux, client: Client,
     tmux.keys(pane, "y")
     tmux.wait_for(pane, "merged ag: fast-forward")
     assert git(project, "show", "integration:notes.txt") == "work of the agent"
+    tmux.keys(pane, "p")
+    tmux.wait_for(pane, "push agent/ag-t1 to origin? (y/n)")
+    tmux.keys(pane, "y")
+    tmux.wait_for(pane, "pushed ag")
+    assert git(tmp_path / "origin.git", "show", "agent/ag-t1:notes.txt") == "work of the agent"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -304,3 +311,18 @@ def test_no_daemon_is_a_one_line_error(tmp_path: Path) -> None:
     config.write_text("[[remote]]\nname = 3\n")
     result = run_cli("--dir", str(tmp_path / "none"), "top", "--remotes", str(config))
     assert result.returncode == 2 and "needs name" in result.stderr
+
+
+def test_sigterm_while_attached_ends_the_attach_and_restores(tmux: Tmux, client: Client,
+                                                             daemon: DaemonProcess,
+                                                             tmp_path: Path) -> None:
+    client.spawn(agent("prompt"), name="e")
+    pane = start_top(tmux, daemon, tmp_path)
+    wait_row(tmux, pane, "e")
+    tmux.keys(pane, "Enter")
+    wait_until(lambda: client.info("e")["viewers"] == 1, message="the attach")
+    top = wait_until(lambda: _child_of(tmux.pane_pid(pane)), message="the top process")
+    os.kill(top, signal.SIGTERM)
+    restored(tmux, pane, 128 + signal.SIGTERM)
+    wait_until(lambda: client.info("e")["viewers"] == 0, message="the attach ended")
+    assert client.info("e")["status"] == "running"
