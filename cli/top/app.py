@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-import shlex
+import os
 import signal
 import sys
 import time
@@ -17,20 +16,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ptyd.client import AsyncClient, PtydError
-from ptyd.client._caller import spawn_context
-from ptyd.client._screen import ScreenView
+from ptyd.client import PtydError
 
-from . import render
+from . import actions, render
 from .daemons import DaemonView, Target
 from .model import Row, fit, matches, sort_rows, table
+from .preview import Preview
 from .terminal import Screen, split_keys
 
-PREVIEW_MIN_S = 0.05
-"""A session writing all the time refreshes its preview at most 20 times a second."""
-GIT_TIMEOUT_S = 600.0
 ATTACH_END_S = 5.0
-_CHOICE_RE = re.compile(r"(\d)\.\s+(Yes|No)\b")
 
 
 @dataclass
@@ -50,8 +44,12 @@ class Confirm:
 class App:
     def __init__(self, targets: list[Target], screen: Screen, give_up_s: float = 10.0):
         self.screen = screen
-        self.views = [DaemonView(t, self.changed, self._on_output) for t in targets]
+        self.views: list[DaemonView] = []
+        self.preview = Preview(self.views, self.changed, self.spawn_task)
+        self.views += [DaemonView(t, self.changed, self.preview.output) for t in targets]
         self.give_up_s = give_up_s
+        self.exit_message = ""
+        """Why the overview ended, if not by a person's q: printed after the terminal is back."""
         self.selected: tuple[str, str] | None = None
         self.filter = ""
         self.mode = "list"  # list | help | diff
@@ -61,11 +59,6 @@ class App:
         self.diff_title = ""
         self.diff: list[str] = []
         self.diff_top = 0
-        self.preview: list[str] = []
-        self._preview_view: ScreenView | None = None
-        self._preview_key: tuple[str, str] | None = None
-        self._preview_busy = False
-        self._preview_again = False
         self._draw_pending = False
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._suspended = False
@@ -121,8 +114,6 @@ class App:
                 return
             self.changed()
 
-    exit_message = ""
-
     def _resized(self) -> None:
         self.screen.invalidate()
         self.changed()
@@ -174,57 +165,14 @@ class App:
         at = keys.index(self.selected) if self.selected in keys else 0
         self.selected = keys[max(0, min(len(keys) - 1, at + delta))]
 
-    # -- the preview ------------------------------------------------------------------------------
-
-    def _on_output(self, daemon: str, session: str) -> None:
-        if (daemon, session) == self._preview_key:
-            self._refresh_preview()
-
-    def _follow_selection(self) -> None:
-        cur = self.current()
-        key = cur[0].key if cur else None
-        if key == self._preview_key:
-            return
-        for v in self.views:
-            v.preview(key[1] if cur and key and v is cur[1] else None)
-        self._preview_key, self.preview = key, []
-        self._preview_view = None
-        if cur is not None and cur[1].client is not None:
-            self._preview_view = ScreenView(cur[1].client, cur[0].name)
-            self._refresh_preview()
-
-    def _refresh_preview(self) -> None:
-        if self._preview_busy:
-            self._preview_again = True
-            return
-        self._preview_busy = True
-        self.spawn_task(self._update_preview())
-
-    async def _update_preview(self) -> None:
-        try:
-            while True:
-                self._preview_again = False
-                view, key = self._preview_view, self._preview_key
-                if view is None:
-                    return
-                with contextlib.suppress(PtydError):
-                    lines = await view.lines()
-                    if key == self._preview_key:
-                        self.preview = lines
-                        self.changed()
-                if not self._preview_again:
-                    return
-                await asyncio.sleep(PREVIEW_MIN_S)
-        finally:
-            self._preview_busy = False
-
     # -- drawing ----------------------------------------------------------------------------------
 
     def draw(self) -> None:
         self._draw_pending = False
         if self._suspended or not self.screen.active:
             return
-        self._follow_selection()
+        cur = self.current()
+        self.preview.follow(cur[0].key if cur else None)
         width, height = self.screen.size()
         if self.mode == "help":
             self.screen.draw(render.help_lines(width, height))
@@ -265,7 +213,7 @@ class App:
         frame.append(render.DIM + ("─" * 2 + label + " ").ljust(width, "─")[:width]
                      + render.RESET)
         preview_h = height - len(frame) - 1
-        frame += render.preview_lines(self.preview if cur else [], width, preview_h)
+        frame += render.preview_lines(self.preview.lines if cur else [], width, preview_h)
         frame.append(self._footer(width))
         return frame[:height]
 
@@ -283,7 +231,7 @@ class App:
 
     def _on_stdin(self) -> None:
         try:
-            data = __import__("os").read(self.screen.in_fd, 4096)
+            data = os.read(self.screen.in_fd, 4096)
         except BlockingIOError:
             return
         except OSError:
@@ -367,41 +315,41 @@ class App:
         waiting = row.info.get("state") == "waiting"
         name = row.name
         if key == "enter" and waiting:
-            self.spawn_task(self._answer(row, view, "Enter"))
+            self.spawn_task(self._say(actions.answer(view, name, self.preview.lines, "enter")))
         elif key in ("enter", "a", "r"):
             self.spawn_task(self._attach(row, view, read_only=key == "r"))
         elif key in ("y", "n"):
             if waiting:
-                self.spawn_task(self._answer(row, view, key))
+                self.spawn_task(self._say(actions.answer(view, name, self.preview.lines, key)))
             else:
                 self.message = f"{name} is not waiting at a dialog"
         elif key == "s":
-            self.prompt = Prompt(f"send to {name}: ", lambda t: self._send(view, name, t))
+            self.prompt = Prompt(f"send to {name}: ", lambda t: self._say(actions.send(view, name, t)))
         elif key == "k":
-            self.confirm = Confirm(f"kill {name}?", lambda: self._kill(view, name))
+            self.confirm = Confirm(f"kill {name}?", lambda: self._say(actions.kill(view, name)))
         elif key == "x":
             self.confirm = Confirm(f"remove {name}{' (running: kill it)' if row.info.get('status') == 'running' else ''}?",
-                                   lambda: self._remove(view, name))
+                                   lambda: self._say(actions.remove(view, name)))
         elif key in ("P", "R") and not row.info.get("branch"):
             self.message = f"{name} has no branch: only agents on a branch pause"
         elif key == "P":
             self.confirm = Confirm(f"pause {name} (end it, WIP commit, remove its checkout)?",
-                                   lambda: self._pause(view, name))
+                                   lambda: self._say(actions.pause(view, name)))
         elif key == "R":
-            self.spawn_task(self._resume(view, name))
+            self.spawn_task(self._say(actions.resume(view, name)))
         elif key in ("c", "m", "p", "d"):
             if not row.info.get("branch"):
                 self.message = f"{name} has no branch (start agents with N and a repository)"
             elif key == "c":
                 self.prompt = Prompt(f"commit {name}, message: ",
-                                     lambda t: self._commit(view, name, t))
+                                     lambda t: self._say(actions.commit(view, name, t)))
             elif key == "m":
                 self.confirm = Confirm(f"merge {row.info['branch']} into "
                                        f"{row.info.get('integration')}?",
-                                       lambda: self._git(view, name, "git.merge", "merged"))
+                                       lambda: self._say(actions.git(view, name, "git.merge", "merged")))
             elif key == "p":
                 self.confirm = Confirm(f"push {row.info['branch']} to origin?",
-                                       lambda: self._git(view, name, "git.push", "pushed"))
+                                       lambda: self._say(actions.git(view, name, "git.push", "pushed")))
             else:
                 self.spawn_task(self._show_diff(view, name, str(row.info["branch"])))
 
@@ -412,11 +360,6 @@ class App:
         self.filter = text
 
     # -- actions ----------------------------------------------------------------------------------
-
-    def _client(self, view: DaemonView) -> AsyncClient:
-        if view.client is None or not view.up:
-            raise PtydError(f"daemon {view.target.name} is not connected")
-        return view.client
 
     async def _attach(self, row: Row, view: DaemonView, read_only: bool) -> None:
         """Hand the terminal to `ptyd attach` and take it back when it returns (the detach
@@ -447,92 +390,24 @@ class App:
             self._suspended = False
         self.message = f"back from {row.name}" + (f" (attach exited {code})" if code else "")
 
-    async def _answer(self, row: Row, view: DaemonView, key: str) -> None:
-        """Answer the dialog on the agent's screen: Enter takes the highlighted choice; y and n
-        type the number of its Yes / No choice (Claude numbers them; Esc when there is no No)."""
-        client = self._client(view)
-        data = "\r"
-        if key in ("y", "n"):
-            want = "Yes" if key == "y" else "No"
-            choices = {m.group(2): m.group(1) for line in self.preview
-                       for m in _CHOICE_RE.finditer(line)}
-            data = choices.get(want) or ("1" if key == "y" else "\x1b")
-        await client.input(row.name, data, force=True)
-        self.message = f"answered {row.name}'s dialog: {key}"
-
-    async def _send(self, view: DaemonView, name: str, text: str) -> None:
-        client = self._client(view)
-        session = await client.session(name)
-        try:
-            await session.send_line(text)
-        finally:
-            await session.aclose()
-        self.message = f"sent to {name}"
-
-    async def _kill(self, view: DaemonView, name: str) -> None:
-        await self._client(view).kill(name)
-        self.message = f"killed {name}"
-
-    async def _remove(self, view: DaemonView, name: str) -> None:
-        await self._client(view).remove(name, force=True)
-        self.message = f"removed {name}"
-
-    async def _commit(self, view: DaemonView, name: str, message: str) -> None:
-        if not message.strip():
-            self.message = "no message: nothing committed"
-            return
-        result = await self._client(view).request(
-            "git.commit", {"session": name, "message": message}, timeout=GIT_TIMEOUT_S)
-        self.message = f"committed {name}: {str(result['commit'])[:10]}"
-        view.refresh_git(name)
-
-    async def _git(self, view: DaemonView, name: str, op: str, done: str) -> None:
-        result = await self._client(view).request(op, {"session": name},
-                                                  timeout=GIT_TIMEOUT_S)
-        detail = result.get("outcome") or str(result.get("commit", ""))[:10]
-        self.message = f"{done} {name}: {detail}"
-        view.refresh_git(name)
-
-    async def _pause(self, view: DaemonView, name: str) -> None:
-        self.message = f"pausing {name}…"
-        self.changed()
-        result = await self._client(view).pause(name)
-        commit = str(result.get("commit") or "")[:10] or "nothing to commit"
-        self.message = f"paused {name}: {commit} (R resumes)"
-
-    async def _resume(self, view: DaemonView, name: str) -> None:
-        await self._client(view).resume(name)
-        self.message = f"resumed {name}"
-
-    async def _show_diff(self, view: DaemonView, name: str, branch: str) -> None:
-        result = await self._client(view).request("git.diff", {"session": name},
-                                                  timeout=GIT_TIMEOUT_S)
-        patch = bytes(result.get("patch") or b"").decode("utf-8", "replace")
-        self.diff = patch.splitlines() or ["(no committed changes on the branch)"]
-        self.diff_title, self.diff_top, self.mode = f"{name}: {branch}", 0, "diff"
-
     async def _new_agent(self) -> None:
         """Ask for the name, command, repository and task one after another, then spawn."""
         cur = self.current()
         view = cur[1] if cur else next((v for v in self.views if v.up), self.views[0])
-        answers: list[str] = []
-        for label in ("new agent: name (empty: a number): ", "command (empty: your shell): ",
-                      "repository (empty: none; an absolute path): "):
-            answers.append(await self._ask(label))
-        name, command, repo = answers
+        name = await self._ask("new agent: name (empty: a number): ")
+        command = await self._ask("command (empty: your shell): ")
+        repo = await self._ask("repository (empty: none; an absolute path): ")
         task = await self._ask("task id (the branch agent/NAME-TASK): ") if repo else ""
-        argv = shlex.split(command) or [__import__("os").environ.get("SHELL") or "/bin/sh"]
-        client = self._client(view)
-        local = client.endpoints.control.startswith("ipc://")
-        params: dict[str, Any] = {"argv": argv, "name": name or None,
-                                  **spawn_context(local, None, None, None)}
-        if argv[0].rsplit("/", 1)[-1] == "claude":
-            params["agent"] = "claude"
-        if repo:
-            params.update(repo=repo, task=task or "task", cwd=None)
-        info = await client.request("spawn", params, timeout=GIT_TIMEOUT_S if repo else None)
-        self.selected = (view.target.name, str(info["name"]))
-        self.message = f"started {info['name']}"
+        started = await actions.new_agent(view, name, command, repo, task)
+        self.selected = (view.target.name, started)
+        self.message = f"started {started}"
+
+    async def _say(self, action: Awaitable[str]) -> None:
+        self.message = await action
+
+    async def _show_diff(self, view: DaemonView, name: str, branch: str) -> None:
+        self.diff = await actions.diff(view, name)
+        self.diff_title, self.diff_top, self.mode = f"{name}: {branch}", 0, "diff"
 
     async def _ask(self, label: str) -> str:
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
