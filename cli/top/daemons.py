@@ -27,7 +27,10 @@ SILENCE_PROBE_S = 3.0
 """Heartbeats come every second: this long without any message, ask the daemon if it is there."""
 RETRY_S = 0.5
 GIT_REFRESH_MIN_S = 1.0
-"""At most one `git.diff` + `git.info` per agent per second: a working agent changes state often."""
+"""At most one `git.diff` + `git.info` per agent per second."""
+TURN_OVER = frozenset({"idle", "waiting", "error", "exited"})
+"""States after which an agent's branch stats are looked at again: its files change while it
+works, and a person reads the stats when it stops (the git workers are shared by all)."""
 
 
 @dataclass
@@ -158,7 +161,8 @@ class DaemonView:
                 state=body.get("state"), state_reason=body.get("state_reason"),
                 state_text=body.get("state_text"), turn=body.get("turn"),
                 state_since=event.time, state_seq=event.seq)
-            self.refresh_git(name)
+            if body.get("state") in TURN_OVER:
+                self.refresh_git(name)
         elif event.type in ("session.exited", "session.resized") and isinstance(name, str):
             await self._refresh(name)
         elif event.type in ("viewer.attached", "viewer.detached") and name in self.rows:
