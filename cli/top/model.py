@@ -117,13 +117,28 @@ def cells(row: Row, now: float | None = None) -> list[str]:
 def table(rows: list[Row], width: int, show_daemon: bool, now: float | None = None
           ) -> tuple[str, list[str]]:
     """The header and one line per row, each cut to `width` cells."""
-    columns = ([("DAEMON", 10)] if show_daemon else []) + COLUMNS
+    columns = fit_columns(([("DAEMON", 10)] if show_daemon else []) + COLUMNS, width)
     header = " ".join(pad(title, w) for title, w in columns)
     lines = []
     for row in rows:
         values = ([row.daemon] if show_daemon else []) + cells(row, now)
         lines.append(" ".join(pad(v, w) for v, (_, w) in zip(values, columns, strict=True)))
     return fit(header, width), [fit(line, width) for line in lines]
+
+
+MIN_WIDTHS = {"NAME": 8, "STATUS": 7, "STATE": 12, "FOR": 3, "BRANCH": 10, "CHANGES": 7,
+              "DIFF": 10, "VIEW": 4, "DAEMON": 6}
+
+
+def fit_columns(columns: list[tuple[str, int]], width: int) -> list[tuple[str, int]]:
+    """Narrow the widest-to-spare columns first, so a 80-column terminal still shows them all."""
+    widths = dict(columns)
+    while sum(widths.values()) + len(widths) - 1 > width:
+        title = max(widths, key=lambda t: widths[t] - MIN_WIDTHS.get(t, 4))
+        if widths[title] <= MIN_WIDTHS.get(title, 4):
+            break  # as narrow as it goes: the line is cut at the edge
+        widths[title] -= 1
+    return [(title, widths[title]) for title, _ in columns]
 
 
 def cell_width(ch: str) -> int:

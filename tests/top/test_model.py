@@ -41,3 +41,13 @@ def test_lines_never_exceed_the_width_even_with_wide_characters() -> None:
 def test_keys_are_split_into_names_and_text() -> None:
     assert split_keys(b"\x1b[Ax\r\x7f\x03\xc3\xa9\x1b") == ["up", "x", "enter", "backspace",
                                                            "C-c", "é", "esc"]
+
+
+def test_a_narrow_terminal_still_shows_every_column() -> None:
+    row = Row("d", info("agent-with-a-long-name", "waiting", state_reason="permission",
+                        branch="agent/agent-with-a-long-name-task"),
+              diff={"files_changed": 2, "insertions": 5, "deletions": 1}, branch={"ahead": 1})
+    header, lines = table([row], 80, show_daemon=False, now=100.0)
+    assert header.split() == ["NAME", "STATUS", "STATE", "FOR", "BRANCH", "CHANGES", "DIFF",
+                              "VIEW"]
+    assert len(lines[0]) <= 80 and lines[0].rstrip().endswith("0")
