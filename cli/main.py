@@ -613,6 +613,38 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pause(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        result = c.pause(args.name, message=args.message)
+    if args.json:
+        _print_json(result)
+    else:
+        commit = (result["commit"] or "")[:12] or "nothing to commit"
+        print(f"ptyd: paused {args.name}: {result['branch']} ({commit}); ptyd resume "
+              f"{args.name} brings it back")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        info = c.resume(args.name)
+    if args.json:
+        _print_json(info)
+    else:
+        print(info["name"])
+    return 0
+
+
+def cmd_top(args: argparse.Namespace) -> int:
+    from .top import main as top  # the overview loads only for this verb
+    from .top.config import ConfigError
+
+    try:
+        return int(top(args, _connection(args)))
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_shutdown(args: argparse.Namespace) -> int:
     with _client(args) as c:
         result = c.shutdown(args.grace)
@@ -847,6 +879,23 @@ def build_parser() -> argparse.ArgumentParser:
              "version, in place (agents notice nothing)")
     p.add_argument("--python", metavar="PATH", help="interpreter of the new daemon (default: "
                    "the running daemon's)")
+
+    p = verb("pause", cmd_pause, "put an agent's workspace away: end it, commit its work in "
+             "progress to its branch (a WIP commit), remove its checkout; the branch stays")
+    p.add_argument("name")
+    p.add_argument("-m", "--message", help="the WIP commit's message")
+    p.add_argument("--json", action="store_true")
+    p = verb("resume", cmd_resume, "check a paused agent's branch out again and start it there "
+             "(claude: with --resume, the conversation continues)")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+
+    p = verb("top", cmd_top, "full-screen live overview of every session, of this daemon and "
+             "the [[remote]] ones of remotes.toml: attach, answer, commit, merge (? for keys)")
+    p.add_argument("--remotes", metavar="FILE", help="the daemons to watch besides this one "
+                   "(default ~/.config/ptyd/remotes.toml)")
+    p.add_argument("--give-up", type=float, default=10.0, metavar="SECONDS",
+                   help="quit when every daemon has been unreachable this long (default 10)")
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
     p.add_argument("--grace", type=float, metavar="SECONDS",

@@ -431,6 +431,18 @@ class AsyncClient:
         return await self.request("remove", {"session": session, "force": force or None},
                                   timeout=0 if force else None)
 
+    async def pause(self, session: str, *, message: str | None = None) -> dict[str, Any]:
+        """Put an agent's workspace away: end the agent, commit its work in progress to its
+        branch (a WIP commit; `message` instead of the default), remove its checkout. Git work
+        and the agent's end may take longer than a quick request: no client timeout."""
+        return await self.request("pause", {"session": session, "message": message},
+                                  timeout=0)
+
+    async def resume(self, session: str) -> dict[str, Any]:
+        """Check a paused agent's branch out again and start its command there (a Claude
+        agent with `--resume=ID`); returns the new session's info."""
+        return await self.request("resume", {"session": session}, timeout=0)
+
     async def shutdown(self, grace: float | None = None) -> dict[str, Any]:
         return await self.request("shutdown", {"grace": grace})
 

@@ -157,6 +157,12 @@ class Client:
     def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
         return self._call(self._async.remove(session, force=force))
 
+    def pause(self, session: str, *, message: str | None = None) -> dict[str, Any]:
+        return self._call(self._async.pause(session, message=message))
+
+    def resume(self, session: str) -> dict[str, Any]:
+        return self._call(self._async.resume(session))
+
     def shutdown(self, grace: float | None = None) -> dict[str, Any]:
         return self._call(self._async.shutdown(grace))
 

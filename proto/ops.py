@@ -156,6 +156,18 @@ class Remove:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    session: str
+    message: str | None = None
+    """The WIP commit's message; default `WIP: paused by ptyd (<session>)`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    session: str
+
+
+@dataclass(frozen=True, slots=True)
 class Shutdown:
     grace: float = DEFAULT_KILL_GRACE_S
 
@@ -672,6 +684,8 @@ DECODERS: dict[str, Callable[[Params], Any]] = {
     "sandbox.inject": _sandbox_inject,
     "sandbox.cleanup": lambda p: SandboxCleanup(_sandboxes(p), _id(p, "agent"), p.flag("force")),
     "sandbox.cleanup_all": lambda p: SandboxCleanupAll(_sandboxes(p), p.flag("force")),
+    "pause": lambda p: Pause(_session(p), p.text("message", nonempty=True)),
+    "resume": lambda p: Resume(_session(p)),
 }
 
 

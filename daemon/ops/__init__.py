@@ -21,6 +21,7 @@ from . import (
     input,
     kill,
     listing,
+    pause,
     read,
     redraw,
     remove,
@@ -72,4 +73,6 @@ OPS: dict[str, Handler] = {
     "sandbox.inject": sandbox.inject,
     "sandbox.cleanup": sandbox.cleanup,
     "sandbox.cleanup_all": sandbox.cleanup_all,
+    "pause": pause.pause,
+    "resume": pause.resume,
 }

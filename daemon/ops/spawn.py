@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
+from .. import pausing
 from ..claude_config import TrustError, prepare_trust
 from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
@@ -38,7 +39,7 @@ _PREPARING: weakref.WeakKeyDictionary[Daemon, set[str]] = weakref.WeakKeyDiction
 
 def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> Any:
     if msg.repo is not None:
-        return _start_on_branch(d, msg)
+        return start_on_branch(d, msg)
     return start(d, msg, None, None)
 
 
@@ -68,7 +69,7 @@ def _free_name(d: Daemon) -> str:
     return str(n)
 
 
-async def _start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
+async def start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
     name = msg.name or _free_name(d)
     admit(d, msg, name)  # refuse now what would be refused after the git work
     preparing = _PREPARING.setdefault(d, set())
@@ -172,6 +173,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION
         session.sandbox_dir = str(checkout.sandbox.parent)
+    pausing.remember_spawn(session, params or ops.spawn_params(msg, name))
     d.recordings.start(session, recording)
     d.add_session(session)
     if msg.timeout is not None:
