@@ -105,15 +105,13 @@ def _detach_key(name: str) -> bytes:
 
 
 def _attach(args: argparse.Namespace, name: str) -> int:
-    import asyncio
-
     from ptyd.attach import AttachOptions, attach
 
     if not sys.stdin.isatty():
         raise UsageError("attaching needs a terminal on stdin (use ptyd logs -f to watch)")
     options = AttachOptions(name, read_only=args.read_only,
                             detach_key=_detach_key(args.detach_key))
-    return asyncio.run(attach(_connection(args), options))
+    return attach(_connection(args), options)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import zmq
-import zmq.auth
 
 from ptyd.proto import locations
 
@@ -38,6 +37,8 @@ class CurveKeys:
         directory = keys_dir()
         server_path = Path(server_key) if server_key else directory / "server.key"
         client_path = Path(client_key) if client_key else directory / "client.key_secret"
+        import zmq.auth  # only remote connections need it (it imports logging)
+
         server_public, _ = zmq.auth.load_certificate(server_path)
         public, secret = zmq.auth.load_certificate(client_path)
         if secret is None:
@@ -64,6 +65,8 @@ def generate(directory: Path, name: str, force: bool = False) -> tuple[Path, Pat
     # symlink planted at the target name, and link refuses an existing one (no clobbering).
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
     try:
+        import zmq.auth
+
         made = zmq.auth.create_certificates(str(scratch), name)
         os.chmod(made[1], 0o600)
         for source, target in zip(made, targets, strict=True):

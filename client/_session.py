@@ -413,8 +413,11 @@ class Session(dict[str, Any]):
 
         remove_relay = self._call(add())
 
+        loop = self.client._loop
+        assert loop is not None  # started by the _call above
+
         def remove() -> None:
-            self.client._loop.call_soon_threadsafe(remove_relay)
+            loop.call_soon_threadsafe(remove_relay)
 
         return remove
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import zmq
@@ -21,22 +20,12 @@ import zmq
 from ptyd.proto import pubsub
 
 from ._exceptions import RangeEvicted, Timeout
+from ._items import LIVENESS_PROBE_S, Lost
 
 if TYPE_CHECKING:
     from ._async_client import AsyncClient
 
-LIVENESS_PROBE_S = 3.0
-"""With no message at all for this long (heartbeats come every second), ask the daemon whether
-it is still there, so a stream on a dead daemon ends with DaemonNotRunning instead of hanging."""
-
-
-@dataclass(frozen=True, slots=True)
-class Lost:
-    """Output in [offset, end) was evicted from the scrollback before it could be delivered."""
-
-    offset: int
-    end: int
-
+__all__ = ["LIVENESS_PROBE_S", "Lost", "OutputStream"]
 
 Item = pubsub.OutputChunk | Lost
 Prepare = Callable[[], Awaitable[int | None]]
