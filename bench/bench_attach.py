@@ -13,7 +13,9 @@ attached clients measured in the same run.
     and warm (interpreter and imports ready) against `tmux attach`;
 (c) throughput of a fast producer with one attached viewer against tmux and dtach attached;
 (d) a viewer that stops reading (SIGSTOP of its attach client): the agent's and another viewer's
-    throughput, and after SIGCONT whether it catches up or shows the loss marker.
+    throughput, and after SIGCONT whether it catches up or shows the loss marker;
+(e) start-up of `ptyd ls`, `ptyd send`, `ptyd --version` against `python -c pass`, with the
+    costliest imports (python -X importtime).
 
 Every case runs on a fresh daemon in a temporary directory. Missed targets are reported, not
 errors (exit 0). --quick shrinks every size so the run fits well under 40 s (CI).
@@ -60,6 +62,7 @@ from _common import (
     wait_output,
 )
 from _inline_agent import SENTINEL
+from _startup import bench_startup
 from _warm_attach import READY as WARM_READY
 from _watched import WatchedTerminal, diff_lines, screen_lines
 from producer import READY_ON_TTY, expected_output
@@ -87,12 +90,13 @@ class Plan:
     stall_rounds: int = 2
     frozen_extra_s: float = 2.0
     """How long the frozen viewer stays stopped after the agent has finished."""
+    startup_runs: int = 30
 
     @classmethod
     def quick(cls) -> Plan:
         return cls(echo_keys=200, echo_rounds=2, history_bytes=1_000_000, screen_runs=2,
                    throughput_bytes=4_000_000, repeats=1, stall_bytes=4_000_000, stall_rounds=1,
-                   frozen_extra_s=0.3)
+                   frozen_extra_s=0.3, startup_runs=4)
 
 
 TARGET_ECHO_DTACH_RATIO = 1.5
@@ -535,7 +539,7 @@ def bench_stall(plan: Plan) -> tuple[Section, dict[str, Any]]:
 
 # -- the run -----------------------------------------------------------------------------------
 
-FAMILIES = ("echo", "screen", "throughput", "stall")
+FAMILIES = ("echo", "screen", "throughput", "stall", "startup")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -560,7 +564,8 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"echo": lambda: bench_echo(plan, tools, skipped),
                "screen": lambda: bench_first_screen(plan, tools),
                "throughput": lambda: bench_throughput(plan, tools, skipped),
-               "stall": lambda: bench_stall(plan)}
+               "stall": lambda: bench_stall(plan),
+               "startup": lambda: bench_startup(plan.startup_runs)}
     results: dict[str, Any] = {"plan": asdict(plan), "tools": tools, "skipped": skipped,
                                "load_average_at_start": os.getloadavg()}
     return run_families(args.only or FAMILIES, runners, results, args.json)

@@ -15,17 +15,18 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ptyd import __version__
-from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
-from ptyd.client._curve import generate as generate_keys
-from ptyd.client._curve import keys_dir
+from ptyd.client import DaemonNotRunning, Lost, NoSuchSession, PtydError  # no zmq: --version
 from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
 from . import format
+
+if TYPE_CHECKING:
+    from ptyd.client._lean import LeanClient
 
 WAIT_TIMEOUT_EXIT = 124
 GIT_TIMEOUT_S = 600.0
@@ -45,6 +46,8 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"--connect wants tcp://HOST:PORT, not {control!r}")
     host, _, port = control.rpartition(":")
     publish = args.publish or f"{host}:{int(port) + 1}"
+    from ptyd.client import CurveKeys
+
     try:
         curve = CurveKeys.load(args.server_key, args.client_key)
     except (OSError, ValueError) as e:
@@ -52,8 +55,11 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
     return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve}
 
 
-def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
-    return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
+def _client(args: argparse.Namespace, autostart: bool = False) -> LeanClient:
+    # One-request commands start fast: no pyzmq unless a verb needs more than requests.
+    from ptyd.client._lean import LeanClient
+
+    return LeanClient(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
                   **_connection(args))
 
 
@@ -193,7 +199,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_changes(c: Client, session: dict[str, Any]) -> dict[str, Any]:
+def _with_changes(c: LeanClient, session: dict[str, Any]) -> dict[str, Any]:
     """An agent on its own branch, with `dirty` looked at now (`list` has only the last value
     seen; `info` runs a git status of the checkout, or says what it knows if the daemon's git
     workers are busy)."""
@@ -431,6 +437,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from ptyd.client._curve import generate as generate_keys
+    from ptyd.client._curve import keys_dir
+
     directory = Path(args.keys_dir) if args.keys_dir else keys_dir()
     try:
         public, secret = generate_keys(directory, args.name, force=args.force)

@@ -8,8 +8,6 @@ certificates as `ptyd keys generate` writes them: NAME.key (public) and NAME.key
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +61,9 @@ def generate(directory: Path, name: str, force: bool = False) -> tuple[Path, Pat
                               "them (whoever trusted the old key is then refused)")
     # Made in a private scratch directory, then moved in: rename and link never follow a
     # symlink planted at the target name, and link refuses an existing one (no clobbering).
+    import shutil  # only `ptyd keys generate` writes keys
+    import tempfile
+
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
     try:
         import zmq.auth

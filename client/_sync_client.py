@@ -15,7 +15,7 @@ import contextlib
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ptyd.proto import pubsub
@@ -24,6 +24,7 @@ from ptyd.proto.paths import Endpoints
 from ._curve import CurveKeys
 from ._exceptions import ClientClosed, PtydError
 from ._items import Lost
+from ._requests import BlockingRequests
 from ._wire import DEFAULT_TIMEOUT_S, Wire
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Client:
+class Client(BlockingRequests):
     """Blocking connection to a ptyd daemon; see AsyncClient for the meaning of each method."""
 
     def __init__(self, dir: str | os.PathLike[str] | None = None, *,
@@ -152,6 +153,14 @@ class Client:
     def server(self) -> dict[str, Any]:
         return self._wire.server
 
+    @property
+    def client_name(self) -> str:  # type: ignore[override]
+        return self._wire.client_name
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return self._wire.timeout
+
     def request(self, op: str, params: dict[str, Any] | None = None, *,
                 timeout: float | None = None) -> dict[str, Any]:
         if threading.current_thread() is self._thread:
@@ -168,9 +177,6 @@ class Client:
         # Another thread's call holds the Wire (a long wait, say): do not queue behind it.
         return self._call(self._async.request(op, params, timeout=timeout))
 
-    def hello(self) -> dict[str, Any]:
-        return self.request("hello", {"client": self._wire.client_name})
-
     def spawn(self, argv: list[str], **options: Any) -> Session:
         """Start `argv` under a new PTY (options as AsyncClient.spawn); returns a Session
         handle, which is also the session's info (a dict)."""
@@ -186,50 +192,6 @@ class Client:
         session = Session(self, handle)
         self._sessions.add(session)  # weakly: closing the Client ends its callback thread
         return session
-
-    def list(self) -> list[dict[str, Any]]:
-        sessions: list[dict[str, Any]] = self.request("list")["sessions"]
-        return sessions
-
-    def info(self, session: str) -> dict[str, Any]:
-        return self.request("info", {"session": session})
-
-    def input(self, session: str, data: bytes | str) -> dict[str, Any]:
-        if isinstance(data, str):
-            data = data.encode()
-        return self.request("input", {"session": session, "data": data})
-
-    def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
-        return self.request("resize", {"session": session, "cols": cols, "rows": rows})
-
-    def signal(self, session: str, signal: str | int, *, group: bool = False) -> dict[str, Any]:
-        return self.request("signal", {"session": session, "signal": signal, "group": group})
-
-    def kill(self, session: str, *, signal: str | int | None = None,
-             grace: float | None = None) -> dict[str, Any]:
-        return self.request("kill", {"session": session, "signal": signal, "grace": grace})
-
-    def read(self, session: str, offset: int | None = None, *, max_bytes: int | None = None,
-             clamp: bool = False, stream: str | None = None) -> dict[str, Any]:
-        return self.request("read", {"session": session, "offset": offset,
-                                     "max_bytes": max_bytes, "clamp": clamp or None,
-                                     "stream": stream})
-
-    def wait(self, session: str, timeout: float | None = None, *,
-             until: str | Sequence[str] | None = None) -> dict[str, Any]:
-        transport = 0.0 if timeout is None else timeout + self._wire.timeout
-        states = [until] if isinstance(until, str) else None if until is None else list(until)
-        return self.request("wait", {"session": session, "timeout": timeout, "until": states},
-                            timeout=transport)
-
-    def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
-        return self.request("remove", {"session": session, "force": force or None})
-
-    def shutdown(self, grace: float | None = None) -> dict[str, Any]:
-        return self.request("shutdown", {"grace": grace})
-
-    def events(self, since: int, max: int | None = None) -> dict[str, Any]:
-        return self.request("events", {"since": since, "max": max})
 
     def output(self, session: str, offset: int | None = None, *, follow: bool = True,
                stream: str = "stdout") -> Iterator[pubsub.OutputChunk | Lost]:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
@@ -50,6 +49,9 @@ from ._exceptions import (
     Timeout,
     remote_error,
 )
+
+if TYPE_CHECKING:
+    import subprocess
 
 DEFAULT_TIMEOUT_S = 10.0
 RECONNECT_GRACE_S = 30.0
