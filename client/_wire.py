@@ -102,6 +102,7 @@ class Wire:
         self._waiting: dict[int, tuple[str, dict[str, Any]]] = {}
         self._results: dict[int, dict[str, Any] | PtydError] = {}
         self._interrupted_until: float | None = None
+        self._cut_off: set[int] = set()
         self._wake_r, self._wake_w = os.pipe()
         self._poller = zmq.Poller()
 
@@ -190,6 +191,9 @@ class Wire:
             raise DaemonNotRunning("not connected (call connect() first)")
         if self.lost is not None:
             raise DaemonNotRunning(self.lost)
+        # Monitor events that came while nobody polled (an upgrade between two calls) are
+        # about earlier requests: take them now, or this one would be taken for interrupted.
+        self._read_monitor()
         msgid = next(self._ids) & envelope.MAX_MSGID
         body = {k: v for k, v in (params or {}).items() if v is not None}
         if wait:
@@ -266,7 +270,8 @@ class Wire:
                 self.on_stray(reply.id, error)
 
     def _read_monitor(self) -> None:
-        assert self.monitor is not None
+        if self.monitor is None:
+            return
         while True:
             try:
                 frames = self.monitor.recv_multipart(zmq.NOBLOCK)
@@ -283,6 +288,9 @@ class Wire:
                 if self._local and daemon_running(self.dir):
                     if self._interrupted_until is None:
                         self._interrupted_until = time.monotonic() + RECONNECT_GRACE_S
+                        # Only what was in flight now; what is sent while we reconnect waits
+                        # in ZeroMQ's queue and goes out once (never resent, never failed).
+                        self._cut_off = set(self._waiting)
                         self._fail_waiting(_interrupted, lambda op: op not in RESENDABLE_OPS)
                 else:
                     self._give_up()
@@ -321,5 +329,6 @@ class Wire:
     def _resend_waiting(self) -> None:
         assert self.dealer is not None
         for msgid, (op, body) in self._waiting.items():
-            if msgid not in self._results:
+            if msgid not in self._results and msgid in self._cut_off:
                 self.dealer.send_multipart(envelope.encode_request(msgid, op, body))
+        self._cut_off = set()
