@@ -309,6 +309,9 @@ class Session(dict[str, Any]):
             return self is other
         return isinstance(other, dict) and dict.__eq__(self, other)
 
+    def __ne__(self, other: object) -> bool:  # dict's own __ne__ would compare the contents
+        return not self.__eq__(other)
+
     @property
     def start(self) -> int:
         return self.aio.start
