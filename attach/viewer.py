@@ -171,12 +171,16 @@ class Attachment:
 
     def _loop(self, stream: LiveStream) -> None:
         assert self.wire.dealer is not None and self.wire.monitor is not None
+        # The control socket is not polled: its only traffic here is the replies to keystrokes
+        # (and resizes), which are taken at every turn of the loop instead, so that each
+        # keystroke wakes this process once (for its echo), not twice. An error reply is shown
+        # at the latest with the next heartbeat, a second later.
         poller = zmq.Poller()
         poller.register(self.terminal.in_fd, zmq.POLLIN)
         poller.register(stream.sub, zmq.POLLIN)
-        poller.register(self.wire.dealer, zmq.POLLIN)
         poller.register(self.wire.monitor, zmq.POLLIN)
         poller.register(self._signal_r, zmq.POLLIN)
+        replies = {self.wire.dealer: zmq.POLLIN}
         probe_ms = int(LIVENESS_PROBE_S * 1000)
         while self.outcome is None:
             # While the daemon re-executes, wake often to see whether it gave up for good.
@@ -190,8 +194,7 @@ class Attachment:
                 self._on_signals()
             if self.terminal.in_fd in ready:
                 self._on_stdin()
-            if self.wire.dealer in ready or self.wire.monitor in ready:
-                self.wire.process(ready)
+            self.wire.process({**ready, **replies})
             if self.wire.lost is not None:
                 self._lost_daemon()
             if stream.sub in ready and self.outcome is None:

@@ -68,7 +68,7 @@ def bench_startup(runs: int) -> tuple[Section, dict[str, Any]]:
         if shutil.which("tmux"):
             cases["tmux"] = ["tmux", "-L", f"ptyd-bench-{os.getpid()}", "-f", "/dev/null", "ls"]
         times: dict[str, list[float]] = {case: [] for case in cases}
-        for case, argv in cases.items():  # warm the page cache once
+        for argv in cases.values():  # warm the page cache once
             subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            cwd="/")
         for _ in range(runs):
