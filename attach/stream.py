@@ -20,14 +20,12 @@ import zmq
 
 from ptyd.client._exceptions import RangeEvicted, Timeout
 from ptyd.client._items import LIVENESS_PROBE_S, Lost
-from ptyd.client._wire import Wire
+from ptyd.client._wire import Wire, readable
 from ptyd.proto import pubsub
 
 __all__ = ["LIVENESS_PROBE_S", "Ended", "Item", "LiveStream"]
 
 Item = pubsub.OutputChunk | Lost
-_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
-"""Plain ints: enum arithmetic costs microseconds on a path taken per keystroke."""
 RECEIVE_BATCH = 256
 """Messages taken from the SUB socket per loop turn, so typing is never starved by output."""
 
@@ -135,8 +133,7 @@ class LiveStream:
         """What the SUB socket holds now (a bounded batch), turned into the next items."""
         assert self.sub is not None
         for _ in range(RECEIVE_BATCH):
-            # Asking whether a message is there is cheaper than a recv that fails.
-            if self.ended is not None or not self.sub.getsockopt(_EVENTS) & _POLLIN:
+            if self.ended is not None or not readable(self.sub):
                 return
             frames = self.sub.recv_multipart(zmq.NOBLOCK)
             yield from self._handle(pubsub.decode_published(frames))

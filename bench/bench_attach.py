@@ -101,6 +101,8 @@ class Plan:
 
 TARGET_ECHO_DTACH_RATIO = 1.5
 TARGET_FIRST_SCREEN_MS = 100.0
+TARGET_LIBRARY_ECHO_US = (150.0, 1000.0)
+"""Programmatic echo through AsyncClient (input -> PTY -> echo -> output stream): p50, p99."""
 TARGET_STALL_RATIO = 0.9
 """'Does not slow': within this machine's run-to-run noise of B watching alone (a frozen viewer
 costs no more than no viewer)."""
@@ -230,23 +232,29 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         ["case", "p50 us", "p99 us", "x tmux p50/p99", "x dtach p50/p99", "target", "verdict"])
     ok = None
     attach = lat["attach"]
-    if "tmux" in lat and "dtach" in lat:
-        ok = (attach.p50_us <= lat["tmux"].p50_us and attach.p99_us <= lat["tmux"].p99_us
-              and attach.p50_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p50_us
-              and attach.p99_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p99_us)
+    if "tmux" in lat:  # the issue's target: tmux's p50 and p99, in the same run
+        ok = attach.p50_us <= lat["tmux"].p50_us and attach.p99_us <= lat["tmux"].p99_us
+    if ok is not None and "dtach" in lat:
+        ok = ok and (attach.p50_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p50_us
+                     and attach.p99_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p99_us)
+    library = lat["library"]
+    library_ok = (library.p50_us <= TARGET_LIBRARY_ECHO_US[0]
+                  and library.p99_us <= TARGET_LIBRARY_ECHO_US[1])
+    targets = {"attach": (f"<= tmux, <= {TARGET_ECHO_DTACH_RATIO}x dtach", ok),
+               "library": ("<= {:.0f}/{:.0f}".format(*TARGET_LIBRARY_ECHO_US), library_ok)}
     for case, label in labels.items():
         x = lat[case]
         ratios = [f"{x.p50_us / lat[t].p50_us:.1f}/{x.p99_us / lat[t].p99_us:.1f}"
                   if t in lat else None for t in ("tmux", "dtach")]
-        is_attach = case == "attach"
-        section.add(label, x.p50_us, x.p99_us, *ratios,
-                    f"<= tmux, <= {TARGET_ECHO_DTACH_RATIO}x dtach" if is_attach else None,
-                    verdict(ok) if is_attach else "-")
+        target, met = targets.get(case, (None, None))
+        section.add(label, x.p50_us, x.p99_us, *ratios, target, verdict(met))
     section.notes.append("floors: the same echo program driven through the daemon without a "
-                         "terminal in between; attach minus library = the attach client's own cost")
+                         "terminal in between; attach minus the minimal floor = the attach "
+                         "client's own cost (plus its terminal's)")
     section.notes.extend(f"{tool} skipped: {why}" for tool, why in skipped.items())
     data = {case: asdict(x) for case, x in lat.items()}
     data["target_met"] = ok
+    data["library_target_met"] = library_ok
     return section, data
 
 
@@ -427,12 +435,15 @@ def bench_throughput(plan: Plan, tools: list[str], skipped: dict[str, str]
         ["case", "MB/s", "x tmux", "x bare", "target", "verdict"])
     labels = {"bare": "bare PTY, Python os.read loop (reference)",
               "attach": "ptyd attach, attached client"}
-    ok = rate["attach"] >= rate["tmux"] if "tmux" in rate else None
+    # The issue's target is dtach (the faster reference); without it, tmux.
+    judge = "dtach" if "dtach" in rate else "tmux" if "tmux" in rate else None
+    ok = rate["attach"] >= rate[judge] if judge else None
     for case in cases:
         is_attach = case == "attach"
         section.add(labels.get(case, tool_label(case)), rate[case],
                     f"{rate[case] / rate['tmux']:.2f}" if "tmux" in rate else None,
-                    f"{rate[case] / rate['bare']:.2f}", ">= tmux" if is_attach else None,
+                    f"{rate[case] / rate['bare']:.2f}",
+                    f">= {judge}" if is_attach and judge else None,
                     verdict(ok) if is_attach else "-")
     last = ptyd_runs[-1]
     section.notes.append(f"ptyd (last run): daemon {last['daemon_cpu_pct']:.0f}% of a core, "
