@@ -62,7 +62,7 @@ from _common import (
     wait_output,
 )
 from _inline_agent import SENTINEL
-from _startup import bench_startup
+from _startup import bench_startup, precompile
 from _warm_attach import READY as WARM_READY
 from _watched import WatchedTerminal, diff_lines, screen_lines
 from producer import READY_ON_TTY, expected_output
@@ -341,6 +341,7 @@ def _startup_ms(runs: int) -> float:
 
 
 def bench_first_screen(plan: Plan, tools: list[str]) -> tuple[Section, dict[str, Any]]:
+    precompile()  # cold means a fresh interpreter, not sources compiled again
     runs: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
     with BenchDaemon("screen") as daemon, RawClient(daemon.dir) as raw:
         raw.request("spawn", {"argv": _inline_agent_argv(plan.history_bytes), "name": "agent",
