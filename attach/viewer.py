@@ -99,6 +99,7 @@ class Attachment:
         self.replay_end = 0
         self.outcome: Outcome | None = None
         self._signal_r, self._signal_w = os.pipe()
+        self._resizes: set[int] = set()
 
     @property
     def name(self) -> str:
@@ -257,6 +258,9 @@ class Attachment:
 
     def _on_input_error(self, msgid: int, error: PtydError) -> None:
         """An error reply to a keystroke (or a resize) sent earlier."""
+        if msgid in self._resizes:
+            self._resizes.discard(msgid)
+            return
         if isinstance(error, SessionExited | ConnectionInterrupted):
             return  # the exit itself arrives on the stream; an upgrade carries on
         self.finish(1, f"[ptyd: {error}]")
@@ -271,9 +275,10 @@ class Attachment:
         for signum in received:
             if signum == signal.SIGWINCH:
                 cols, rows = self.terminal.size()
-                # A resize error (a read-only viewer, say) is not worth ending the attach for.
-                self.wire.send("resize", {"session": self.name, "cols": cols, "rows": rows,
-                                          "viewer": self.viewer_id})
+                # A resize that fails (the session just exited, say) is not worth ending the
+                # attach for: its error reply is ignored.
+                self._resizes.add(self.wire.send("resize", {
+                    "session": self.name, "cols": cols, "rows": rows, "viewer": self.viewer_id}))
             else:
                 self.finish(128 + signum, f"[detached from session {self.name}: "
                                           f"{signal.Signals(signum).name}]")
