@@ -190,6 +190,7 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
               **{tool: tool_label(tool) for tool in tools},
               "minimal": "ptyd floor: minimal DEALER input + SUB",
               "library": "ptyd floor: AsyncClient input + output",
+              "mini": "ptyd floor: 40-line attach loop in a terminal",
               "attach": "ptyd attach, attached client"}
     samples: dict[str, list[int]] = {case: [] for case in labels}
     with ExitStack() as stack:
@@ -210,6 +211,12 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         stack.callback(drain_and_close, proc, master)
         stack.callback(os.write, master, refs.QUIT)  # ends the program, and so the attach
         terminals["attach"] = master
+        # The same session through the least an attach client can do (bench/_mini_attach.py).
+        proc, master = spawn_on_pty([sys.executable, str(BENCH_DIR / "_mini_attach.py"),
+                                     str(daemon.dir), "echo-attach"], env=clean_env())
+        stack.callback(drain_and_close, proc, master)
+        stack.callback(os.write, master, DETACH_KEY)
+        terminals["mini"] = master
         for master in terminals.values():
             read_until(master, b"READY")
         sub = raw.subscribe(pubsub.output_topic("echo-lib"))
@@ -249,8 +256,8 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         target, met = targets.get(case, (None, None))
         section.add(label, x.p50_us, x.p99_us, *ratios, target, verdict(met))
     section.notes.append("floors: the same echo program driven through the daemon without a "
-                         "terminal in between; attach minus the minimal floor = the attach "
-                         "client's own cost (plus its terminal's)")
+                         "terminal in between, and a 40-line attach loop in a terminal (the "
+                         "same session): attach minus that = what attach's own work costs")
     section.notes.extend(f"{tool} skipped: {why}" for tool, why in skipped.items())
     data = {case: asdict(x) for case, x in lat.items()}
     data["target_met"] = ok
