@@ -38,15 +38,12 @@ from ._exceptions import (
     remote_error,
 )
 from ._requests import BlockingRequests
+from ._rules import AUTOSTART_TIMEOUT_S, DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
 from ._zmtp import ZmtpDealer, ZmtpError
 
 if TYPE_CHECKING:
     from ._curve import CurveKeys  # it imports pyzmq: only for a type here
 
-DEFAULT_TIMEOUT_S = 10.0
-RECONNECT_GRACE_S = 30.0
-AUTOSTART_TIMEOUT_S = 15.0
-RESENDABLE_OPS = frozenset({"hello", "list", "info", "read", "wait", "events"})
 _RETRY_S = 0.02
 
 

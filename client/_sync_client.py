@@ -25,7 +25,8 @@ from ._curve import CurveKeys
 from ._exceptions import ClientClosed, PtydError
 from ._items import Lost
 from ._requests import BlockingRequests
-from ._wire import DEFAULT_TIMEOUT_S, Wire
+from ._rules import DEFAULT_TIMEOUT_S
+from ._wire import Wire
 
 if TYPE_CHECKING:
     import asyncio

@@ -49,16 +49,11 @@ from ._exceptions import (
     Timeout,
     remote_error,
 )
+from ._rules import AUTOSTART_TIMEOUT_S, DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
 
 if TYPE_CHECKING:
     import subprocess
 
-DEFAULT_TIMEOUT_S = 10.0
-RECONNECT_GRACE_S = 30.0
-"""How long a client waits for a daemon that still holds its lock (re-executing) to return."""
-RESENDABLE_OPS = frozenset({"hello", "list", "info", "read", "wait", "events"})
-"""Requests that change nothing, and so may be sent again after a reconnect."""
-AUTOSTART_TIMEOUT_S = 15.0
 _EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 """Plain ints: enum arithmetic costs microseconds on a path taken per keystroke."""
 
