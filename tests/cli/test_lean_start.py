@@ -67,3 +67,14 @@ def test_lean_client_carries_on_across_an_upgrade(daemon: DaemonProcess, client:
         lean.input("u", "after\r")  # the old connection is gone: a new one, sent once
         assert [s["name"] for s in lean.list()] == ["u"]
     wait_until(lambda: bytes(client.read("u", 0)["data"]).count(b"after") == 2)  # echo + cat
+
+
+def test_lean_client_carries_long_frames_both_ways(daemon: DaemonProcess, client: Client) -> None:
+    """ZMTP frames over 255 bytes use the long size form, in requests and in replies."""
+    client.spawn(["cat"], name="long")
+    lines = "".join(f"line {i:04d} " + "x" * 60 + "\n" for i in range(300))
+    with LeanClient(daemon.dir) as lean:
+        assert lean.input("long", lines)["bytes"] == len(lines)
+        wait_until(lambda: lean.info("long")["end"] >= 2 * len(lines))  # tty echo + cat
+        data = bytes(lean.read("long", 0, max_bytes=1 << 20)["data"])
+    assert data.count(b"line 0299 ") == 2
