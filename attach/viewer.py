@@ -3,8 +3,13 @@
 Arrival: subscribe (output, events, this viewer's own topic) and confirm the subscription, then
 `attach` (which registers the viewer and may resize the session to this window), then replay the
 scrollback tail the daemon names, behind a clear screen and the program's terminal modes, with
-old terminal queries removed; then live output, gap-free (see client/_stream.py). Every byte the
-person types goes to the program unchanged, except the detach key.
+old terminal queries removed; then live output, gap-free (see ptyd.attach.stream). Every byte
+the person types goes to the program unchanged, except the detach key.
+
+The keystroke path is one plain `zmq.Poller` loop over stdin, the SUB socket, the control socket
+(and its monitor) and a signal pipe: no event loop, no thread. Input is sent without waiting for
+its reply (an error reply comes back later and is shown); output is written straight to the
+terminal's fd.
 
 Departure, always with the local terminal restored: the detach key, `ptyd detach`, the terminal
 closing (EOF on stdin, SIGHUP), SIGTERM, the session exiting (exit with its code), the daemon
@@ -13,30 +18,33 @@ going away (exit 1).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
 import signal
+from collections.abc import Iterable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
-from ptyd.client import (
-    AsyncClient,
+import zmq
+
+from ptyd.client._exceptions import (
     ConnectionInterrupted,
     DaemonNotRunning,
-    Lost,
     PtydError,
     SessionExited,
 )
-from ptyd.client._stream import OutputStream
+from ptyd.client._wire import Wire
 from ptyd.proto import pubsub
 
 from .replay import CLEAR_FOR_REPLAY, alt_screen_after, lost_marker, strip_queries
+from .stream import LIVENESS_PROBE_S, Ended, Item, LiveStream
 from .terminal import LocalTerminal
 
 DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\ : rarely used by programs, unlike tmux's Ctrl-b
 STDIN_READ_BYTES = 4096
+LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
 
 
 @dataclass
@@ -77,54 +85,76 @@ def exit_message(name: str, info: dict[str, Any]) -> str:
     return f"[ptyd: session {name} {how}]"
 
 
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """A handler that does nothing: the signal's number reaches the loop through the wakeup fd."""
+
+
 class Attachment:
-    def __init__(self, client: AsyncClient, options: AttachOptions,
+    def __init__(self, wire: Wire, options: AttachOptions,
                  terminal: LocalTerminal | None = None):
-        self.client = client
+        self.wire = wire
         self.options = options
         self.terminal = terminal or LocalTerminal()
         self.viewer_id = secrets.token_hex(8)
         self.replay_end = 0
-        self._done: asyncio.Future[Outcome] | None = None
-        self._input: asyncio.Queue[bytes] = asyncio.Queue()
-        self._pending: set[asyncio.Future[None]] = set()
+        self.outcome: Outcome | None = None
+        self._signal_r, self._signal_w = os.pipe()
+        self._resizes: set[int] = set()
 
     @property
     def name(self) -> str:
         return self.options.session
 
-    async def run(self) -> int:
+    def run(self) -> int:
         """Attach until something ends it; return the process exit code."""
-        loop = asyncio.get_running_loop()
-        self._done = loop.create_future()
-        stream = OutputStream(self.client, self.name, None, True, events=True,
-                              topics=(pubsub.viewer_topic(self.viewer_id),),
-                              prepare=self._register)
+        self.wire.on_stray = self._on_input_error
         self.terminal.enter_raw()
-        tasks = [asyncio.ensure_future(self._consume(stream)),
-                 asyncio.ensure_future(self._send_input())]
-        self._install_handlers(loop)
+        saved = self._install_handlers()
+        stream: LiveStream | None = None
         try:
-            outcome = await self._done
+            stream = LiveStream(self.wire, self.name,
+                                topics=(pubsub.viewer_topic(self.viewer_id),))
+            stream.start(self._register)
+            self._show_all(stream.backlog())
+            if stream.ended is None:
+                self._loop(stream)
+            if self.outcome is None:
+                self._session_ended()
+        except DaemonNotRunning:
+            self._lost_daemon()
+        except PtydError as e:
+            self.finish(1, f"[ptyd: {e}]")
         finally:
-            self._remove_handlers(loop)
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(BaseException):
-                    await task
-        self.terminal.restore(outcome.message, to_bottom=outcome.detached)
-        return outcome.code
+            self._remove_handlers(saved)
+            if stream is not None:
+                stream.close()
+        assert self.outcome is not None
+        self.terminal.restore(self.outcome.message, to_bottom=self.outcome.detached)
+        return self.outcome.code
 
     def finish(self, code: int, message: str) -> None:
-        if self._done is not None and not self._done.done():
-            self._done.set_result(Outcome(code, message))
+        if self.outcome is None:
+            self.outcome = Outcome(code, message)
+
+    def _lost_daemon(self) -> None:
+        self.finish(1, f"[ptyd: lost the connection to the daemon; session {self.name} "
+                       "may still be running]")
+
+    def _session_ended(self) -> None:
+        try:
+            info = self.wire.request("info", {"session": self.name})
+        except DaemonNotRunning:
+            self._lost_daemon()
+        except PtydError as e:
+            self.finish(1, f"[ptyd: {e}]")
+        else:
+            self.finish(exit_code(info), exit_message(self.name, info))
 
     # -- arrival ------------------------------------------------------------------------------
 
-    async def _register(self) -> int:
+    def _register(self) -> int:
         cols, rows = self.terminal.size()
-        reply = await self.client.request("attach", {
+        reply = self.wire.request("attach", {
             "session": self.name, "viewer": self.viewer_id, "read_only": self.options.read_only,
             "cols": cols, "rows": rows, "replay_bytes": self.options.replay_bytes})
         self.replay_end = int(reply["end"])
@@ -135,34 +165,75 @@ class Attachment:
             self.terminal.write(b"\x1b[?1049h" + CLEAR_FOR_REPLAY)
             self.terminal.alt_screen = True
             with contextlib.suppress(SessionExited):
-                await self.client.request("redraw", {"session": self.name})
+                self.wire.request("redraw", {"session": self.name})
         return int(reply["replay_from"])
 
-    # -- output ------------------------------------------------------------------------------
+    # -- the loop -----------------------------------------------------------------------------
 
-    async def _consume(self, stream: OutputStream) -> None:
-        try:
-            async for item in stream:
-                if isinstance(item, pubsub.OutputChunk):
-                    data = item.data
-                    if item.offset < self.replay_end:  # replayed history: drop old queries
-                        data = strip_queries(data)
-                    self.terminal.alt_screen = alt_screen_after(data, self.terminal.alt_screen)
-                    self.terminal.write(data)
-                elif isinstance(item, Lost):
-                    self.terminal.write(lost_marker(item.end - item.offset))
-                elif isinstance(item, pubsub.Message) and item.type == "detach":
+    def _loop(self, stream: LiveStream) -> None:
+        assert self.wire.dealer is not None and self.wire.monitor is not None
+        # The control socket is not polled: its only traffic here is the replies to keystrokes
+        # (and resizes), which are taken at every turn of the loop instead, so that each
+        # keystroke wakes this process once (for its echo), not twice. An error reply is shown
+        # at the latest with the next heartbeat, a second later.
+        poller = zmq.Poller()
+        poller.register(self.terminal.in_fd, zmq.POLLIN)
+        poller.register(stream.sub, zmq.POLLIN)
+        poller.register(self.wire.monitor, zmq.POLLIN)
+        poller.register(self._signal_r, zmq.POLLIN)
+        replies = {self.wire.dealer: zmq.POLLIN}
+        probe_ms = int(LIVENESS_PROBE_S * 1000)
+        while self.outcome is None:
+            # While the daemon re-executes, wake often to see whether it gave up for good.
+            ready = dict(poller.poll(50 if self.wire.interrupted else probe_ms))
+            if not ready:
+                if not self.wire.interrupted:
+                    self._show_all(stream.probe())  # quiet: is the daemon there, missed output?
+                else:
+                    self.wire.check_return()
+            if self._signal_r in ready:
+                self._on_signals()
+            if self.terminal.in_fd in ready:
+                self._on_stdin()
+            self.wire.process({**ready, **replies})
+            if self.wire.lost is not None:
+                self._lost_daemon()
+            if stream.sub in ready and self.outcome is None:
+                self._show_all(stream.receive())
+            if stream.ended is not None and self.outcome is None:
+                if stream.ended is Ended.DETACHED:
                     self.finish(0, f"[detached from session {self.name}]")
-                    return
-            info = await self.client.info(self.name)
-            self.finish(exit_code(info), exit_message(self.name, info))
-        except DaemonNotRunning:
-            self.finish(1, f"[ptyd: lost the connection to the daemon; session {self.name} "
-                           "may still be running]")
-        except PtydError as e:
-            self.finish(1, f"[ptyd: {e}]")
+                return
 
-    # -- input -------------------------------------------------------------------------------
+    def _show_all(self, items: Iterable[Item]) -> None:
+        """Show items in order, consecutive live chunks in one write (fewer system calls when
+        output streams in)."""
+        batch: list[bytes] = []
+        for item in items:
+            if isinstance(item, pubsub.OutputChunk) and item.offset >= self.replay_end:
+                batch.append(item.data)
+                continue
+            if batch:
+                self._write_live(b"".join(batch))
+                batch = []
+            self._show(item)
+        if batch:
+            self._write_live(b"".join(batch))
+
+    def _write_live(self, data: bytes) -> None:
+        self.terminal.alt_screen = alt_screen_after(data, self.terminal.alt_screen)
+        self.terminal.write(data)
+
+    def _show(self, item: Item) -> None:
+        if isinstance(item, pubsub.OutputChunk):
+            data = item.data
+            if item.offset < self.replay_end:  # replayed history: drop old queries
+                data = strip_queries(data)
+            self._write_live(data)
+        else:
+            self.terminal.write(lost_marker(item.end - item.offset))
+
+    # -- input --------------------------------------------------------------------------------
 
     def _on_stdin(self) -> None:
         try:
@@ -178,58 +249,67 @@ class Attachment:
         if key >= 0:
             data = data[:key]
         if data and not self.options.read_only:
-            self._input.put_nowait(data)
+            # Not waiting for the reply: the next keystroke goes out at once, and one socket
+            # keeps them in the order they were typed.
+            self.wire.send("input", {"session": self.name, "data": data,
+                                     "viewer": self.viewer_id})
         if key >= 0:
             self.finish(0, f"[detached from session {self.name}]")
 
-    async def _send_input(self) -> None:
-        """One sender, so keystrokes reach the program in the order they were typed."""
-        while True:
-            data = await self._input.get()
-            try:
-                await self.client.request("input", {"session": self.name, "data": data,
-                                                    "viewer": self.viewer_id})
-            except SessionExited:
-                pass  # the exit itself arrives on the stream
-            except ConnectionInterrupted:
-                pass  # the daemon upgraded itself under us; we carry on with its successor
-            except DaemonNotRunning:
-                return
-            except PtydError as e:
-                self.finish(1, f"[ptyd: {e}]")
+    def _on_input_error(self, msgid: int, error: PtydError) -> None:
+        """An error reply to a keystroke (or a resize) sent earlier."""
+        if msgid in self._resizes:
+            self._resizes.discard(msgid)
+            return
+        if isinstance(error, SessionExited | ConnectionInterrupted):
+            return  # the exit itself arrives on the stream; an upgrade carries on
+        self.finish(1, f"[ptyd: {error}]")
 
-    def _on_winch(self) -> None:
-        cols, rows = self.terminal.size()
-        task = asyncio.ensure_future(self._resize(cols, rows))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+    # -- signals ------------------------------------------------------------------------------
 
-    async def _resize(self, cols: int, rows: int) -> None:
-        with contextlib.suppress(PtydError):
-            await self.client.request("resize", {"session": self.name, "cols": cols,
-                                                 "rows": rows, "viewer": self.viewer_id})
+    def _on_signals(self) -> None:
+        try:
+            received = os.read(self._signal_r, 64)
+        except BlockingIOError:
+            return
+        for signum in received:
+            if signum == signal.SIGWINCH:
+                cols, rows = self.terminal.size()
+                # A resize that fails (the session just exited, say) is not worth ending the
+                # attach for: its error reply is ignored.
+                self._resizes.add(self.wire.send("resize", {
+                    "session": self.name, "cols": cols, "rows": rows, "viewer": self.viewer_id}))
+            else:
+                self.finish(128 + signum, f"[detached from session {self.name}: "
+                                          f"{signal.Signals(signum).name}]")
 
-    def _on_signal(self, signum: int) -> None:
-        self.finish(128 + signum, f"[detached from session {self.name}: "
-                                  f"{signal.Signals(signum).name}]")
-
-    def _install_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _install_handlers(self) -> dict[int, Any]:
+        """Signals are written to a pipe the loop polls (set_wakeup_fd): the handlers only
+        make that happen, and a signal during a blocking request waits its turn in the pipe."""
         os.set_blocking(self.terminal.in_fd, False)
-        loop.add_reader(self.terminal.in_fd, self._on_stdin)
-        loop.add_signal_handler(signal.SIGWINCH, self._on_winch)
-        for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
-            loop.add_signal_handler(signum, self._on_signal, signum)
+        os.set_blocking(self._signal_r, False)
+        os.set_blocking(self._signal_w, False)
+        saved: dict[int, Any] = {}
+        for signum in (signal.SIGWINCH, *LEAVING_SIGNALS):
+            saved[signum] = signal.signal(signum, _ignore)
+        saved[-1] = signal.set_wakeup_fd(self._signal_w, warn_on_full_buffer=False)
+        return saved
 
-    def _remove_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
-        loop.remove_reader(self.terminal.in_fd)
+    def _remove_handlers(self, saved: dict[int, Any]) -> None:
+        signal.set_wakeup_fd(saved.pop(-1))
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
         os.set_blocking(self.terminal.in_fd, True)
-        for signum in (signal.SIGWINCH, signal.SIGTERM, signal.SIGHUP, signal.SIGINT,
-                       signal.SIGQUIT):
-            loop.remove_signal_handler(signum)
+        for fd in (self._signal_r, self._signal_w):
+            os.close(fd)
 
 
-async def attach(connection: dict[str, Any], options: AttachOptions) -> int:
-    """Attach with a client made from `connection` (AsyncClient's keyword arguments: dir, or
+def attach(connection: dict[str, Any], options: AttachOptions) -> int:
+    """Attach with a connection made from `connection` (Wire's keyword arguments: dir, or
     endpoints and curve for a remote daemon)."""
-    async with AsyncClient(client_name="ptyd-attach", **connection) as client:
-        return await Attachment(client, options).run()
+    wire = Wire(client_name="ptyd-attach", **connection)
+    try:
+        wire.connect()
+        return Attachment(wire, options).run()
+    finally:
+        wire.close()

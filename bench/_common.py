@@ -20,6 +20,7 @@ import sys
 import tempfile
 import termios
 import time
+import traceback
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,10 +400,23 @@ class ReconnectingClient(RawClient):
 def run_families(families: Sequence[str], runners: dict[str, Any], results: dict[str, Any],
                  json_path: str | None) -> int:
     """Run each chosen family (a runner returns one Section or a list of them, and its data),
-    print its table, note the load at the end, and write the results as JSON if asked."""
+    print its table, note the load at the end, and write the results as JSON if asked.
+
+    A family that fails (an exception, a timeout) is reported with its error and the run goes
+    on with the others; the exit code is then 1."""
+    failed = []
     for family in families:
-        with timed_phase(family):
-            sections, data = runners[family]()
+        try:
+            with timed_phase(family):
+                if family in os.environ.get("PTYD_BENCH_FAIL", "").split(","):
+                    raise RuntimeError("failing on purpose (PTYD_BENCH_FAIL, for the tests)")
+                sections, data = runners[family]()
+        except Exception as e:  # one family's failure must not hide the others' figures
+            traceback.print_exc()
+            failed.append(family)
+            print(f"\n({family}) FAILED: {type(e).__name__}: {e}", flush=True)
+            results[family] = {"failed": f"{type(e).__name__}: {e}"}
+            continue
         for section in sections if isinstance(sections, list) else [sections]:
             print("\n" + section.render(), flush=True)
         results[family] = data
@@ -412,4 +426,6 @@ def run_families(families: Sequence[str], runners: dict[str, Any], results: dict
     if json_path:
         with open(json_path, "w") as f:
             json.dump(results, f, indent=2, default=str)
-    return 0
+    if failed:
+        print(f"families that failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0

@@ -13,7 +13,9 @@ attached clients measured in the same run.
     and warm (interpreter and imports ready) against `tmux attach`;
 (c) throughput of a fast producer with one attached viewer against tmux and dtach attached;
 (d) a viewer that stops reading (SIGSTOP of its attach client): the agent's and another viewer's
-    throughput, and after SIGCONT whether it catches up or shows the loss marker.
+    throughput, and after SIGCONT whether it catches up or shows the loss marker;
+(e) start-up of `ptyd ls`, `ptyd send`, `ptyd --version` against `python -c pass`, with the
+    costliest imports (python -X importtime).
 
 Every case runs on a fresh daemon in a temporary directory. Missed targets are reported, not
 errors (exit 0). --quick shrinks every size so the run fits well under 40 s (CI).
@@ -60,6 +62,7 @@ from _common import (
     wait_output,
 )
 from _inline_agent import SENTINEL
+from _startup import bench_startup, precompile
 from _warm_attach import READY as WARM_READY
 from _watched import WatchedTerminal, diff_lines, screen_lines
 from producer import READY_ON_TTY, expected_output
@@ -87,16 +90,19 @@ class Plan:
     stall_rounds: int = 2
     frozen_extra_s: float = 2.0
     """How long the frozen viewer stays stopped after the agent has finished."""
+    startup_runs: int = 30
 
     @classmethod
     def quick(cls) -> Plan:
         return cls(echo_keys=200, echo_rounds=2, history_bytes=1_000_000, screen_runs=2,
                    throughput_bytes=4_000_000, repeats=1, stall_bytes=4_000_000, stall_rounds=1,
-                   frozen_extra_s=0.3)
+                   frozen_extra_s=0.3, startup_runs=4)
 
 
 TARGET_ECHO_DTACH_RATIO = 1.5
 TARGET_FIRST_SCREEN_MS = 100.0
+TARGET_LIBRARY_ECHO_US = (150.0, 1000.0)
+"""Programmatic echo through AsyncClient (input -> PTY -> echo -> output stream): p50, p99."""
 TARGET_STALL_RATIO = 0.9
 """'Does not slow': within this machine's run-to-run noise of B watching alone (a frozen viewer
 costs no more than no viewer)."""
@@ -184,6 +190,7 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
               **{tool: tool_label(tool) for tool in tools},
               "minimal": "ptyd floor: minimal DEALER input + SUB",
               "library": "ptyd floor: AsyncClient input + output",
+              "mini": "ptyd floor: 40-line attach loop in a terminal",
               "attach": "ptyd attach, attached client"}
     samples: dict[str, list[int]] = {case: [] for case in labels}
     with ExitStack() as stack:
@@ -204,6 +211,12 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         stack.callback(drain_and_close, proc, master)
         stack.callback(os.write, master, refs.QUIT)  # ends the program, and so the attach
         terminals["attach"] = master
+        # The same session through the least an attach client can do (bench/_mini_attach.py).
+        proc, master = spawn_on_pty([sys.executable, str(BENCH_DIR / "_mini_attach.py"),
+                                     str(daemon.dir), "echo-attach"], env=clean_env())
+        stack.callback(drain_and_close, proc, master)
+        stack.callback(os.write, master, DETACH_KEY)
+        terminals["mini"] = master
         for master in terminals.values():
             read_until(master, b"READY")
         sub = raw.subscribe(pubsub.output_topic("echo-lib"))
@@ -226,23 +239,29 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         ["case", "p50 us", "p99 us", "x tmux p50/p99", "x dtach p50/p99", "target", "verdict"])
     ok = None
     attach = lat["attach"]
-    if "tmux" in lat and "dtach" in lat:
-        ok = (attach.p50_us <= lat["tmux"].p50_us and attach.p99_us <= lat["tmux"].p99_us
-              and attach.p50_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p50_us
-              and attach.p99_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p99_us)
+    if "tmux" in lat:  # the issue's target: tmux's p50 and p99, in the same run
+        ok = attach.p50_us <= lat["tmux"].p50_us and attach.p99_us <= lat["tmux"].p99_us
+    if ok is not None and "dtach" in lat:
+        ok = ok and (attach.p50_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p50_us
+                     and attach.p99_us <= TARGET_ECHO_DTACH_RATIO * lat["dtach"].p99_us)
+    library = lat["library"]
+    library_ok = (library.p50_us <= TARGET_LIBRARY_ECHO_US[0]
+                  and library.p99_us <= TARGET_LIBRARY_ECHO_US[1])
+    targets = {"attach": (f"<= tmux, <= {TARGET_ECHO_DTACH_RATIO}x dtach", ok),
+               "library": ("<= {:.0f}/{:.0f}".format(*TARGET_LIBRARY_ECHO_US), library_ok)}
     for case, label in labels.items():
         x = lat[case]
         ratios = [f"{x.p50_us / lat[t].p50_us:.1f}/{x.p99_us / lat[t].p99_us:.1f}"
                   if t in lat else None for t in ("tmux", "dtach")]
-        is_attach = case == "attach"
-        section.add(label, x.p50_us, x.p99_us, *ratios,
-                    f"<= tmux, <= {TARGET_ECHO_DTACH_RATIO}x dtach" if is_attach else None,
-                    verdict(ok) if is_attach else "-")
+        target, met = targets.get(case, (None, None))
+        section.add(label, x.p50_us, x.p99_us, *ratios, target, verdict(met))
     section.notes.append("floors: the same echo program driven through the daemon without a "
-                         "terminal in between; attach minus library = the attach client's own cost")
+                         "terminal in between, and a 40-line attach loop in a terminal (the "
+                         "same session): attach minus that = what attach's own work costs")
     section.notes.extend(f"{tool} skipped: {why}" for tool, why in skipped.items())
     data = {case: asdict(x) for case, x in lat.items()}
     data["target_met"] = ok
+    data["library_target_met"] = library_ok
     return section, data
 
 
@@ -329,6 +348,7 @@ def _startup_ms(runs: int) -> float:
 
 
 def bench_first_screen(plan: Plan, tools: list[str]) -> tuple[Section, dict[str, Any]]:
+    precompile()  # cold means a fresh interpreter, not sources compiled again
     runs: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
     with BenchDaemon("screen") as daemon, RawClient(daemon.dir) as raw:
         raw.request("spawn", {"argv": _inline_agent_argv(plan.history_bytes), "name": "agent",
@@ -423,12 +443,15 @@ def bench_throughput(plan: Plan, tools: list[str], skipped: dict[str, str]
         ["case", "MB/s", "x tmux", "x bare", "target", "verdict"])
     labels = {"bare": "bare PTY, Python os.read loop (reference)",
               "attach": "ptyd attach, attached client"}
-    ok = rate["attach"] >= rate["tmux"] if "tmux" in rate else None
+    # The issue's target is dtach (the faster reference); without it, tmux.
+    judge = "dtach" if "dtach" in rate else "tmux" if "tmux" in rate else None
+    ok = rate["attach"] >= rate[judge] if judge else None
     for case in cases:
         is_attach = case == "attach"
         section.add(labels.get(case, tool_label(case)), rate[case],
                     f"{rate[case] / rate['tmux']:.2f}" if "tmux" in rate else None,
-                    f"{rate[case] / rate['bare']:.2f}", ">= tmux" if is_attach else None,
+                    f"{rate[case] / rate['bare']:.2f}",
+                    f">= {judge}" if is_attach and judge else None,
                     verdict(ok) if is_attach else "-")
     last = ptyd_runs[-1]
     section.notes.append(f"ptyd (last run): daemon {last['daemon_cpu_pct']:.0f}% of a core, "
@@ -535,7 +558,7 @@ def bench_stall(plan: Plan) -> tuple[Section, dict[str, Any]]:
 
 # -- the run -----------------------------------------------------------------------------------
 
-FAMILIES = ("echo", "screen", "throughput", "stall")
+FAMILIES = ("echo", "screen", "throughput", "stall", "startup")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -560,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"echo": lambda: bench_echo(plan, tools, skipped),
                "screen": lambda: bench_first_screen(plan, tools),
                "throughput": lambda: bench_throughput(plan, tools, skipped),
-               "stall": lambda: bench_stall(plan)}
+               "stall": lambda: bench_stall(plan),
+               "startup": lambda: bench_startup(plan.startup_runs)}
     results: dict[str, Any] = {"plan": asdict(plan), "tools": tools, "skipped": skipped,
                                "load_average_at_start": os.getloadavg()}
     return run_families(args.only or FAMILIES, runners, results, args.json)

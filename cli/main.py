@@ -17,31 +17,24 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ptyd import __version__
-from ptyd.client import (
-    Client,
-    CurveKeys,
-    DaemonNotRunning,
-    Lost,
-    NoSuchSession,
-    PtydError,
-    Timeout,
-)
-from ptyd.client._caller import spawn_context
-from ptyd.client._curve import generate as generate_keys
-from ptyd.client._curve import keys_dir
-from ptyd.proto import limits, ops
-from ptyd.proto.errors import ProtocolError
+from ptyd.client import DaemonNotRunning, Lost, NoSuchSession, PtydError  # no zmq: --version
+from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 from ptyd.proto.paths import Endpoints
 
-from . import format, textlog, turns
+from . import format, turns
 from .errors import cli_message
 from .interrupt import exit_quietly_on_interrupt, restore_on_interrupt
 from .screen import add_screen_options, show_screen
 from .stopping import wait_stopped
+
+if TYPE_CHECKING:
+    from ptyd.client._lean import LeanClient
+
+    from . import textlog
 
 WAIT_TIMEOUT_EXIT = 124
 CONNECT_TIMEOUT_S = 2.0
@@ -63,6 +56,8 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"--connect wants tcp://HOST:PORT, not {control!r}")
     host, _, port = control.rpartition(":")
     publish = args.publish or f"{host}:{int(port) + 1}"
+    from ptyd.client import CurveKeys
+
     try:
         curve = CurveKeys.load(args.server_key, args.client_key)
     except (OSError, ValueError) as e:
@@ -71,10 +66,14 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
             "connect_timeout": CONNECT_TIMEOUT_S}
 
 
-def _client(args: argparse.Namespace, autostart: bool = False) -> Client:
-    connection = _connection(args)
+def _client(args: argparse.Namespace, autostart: bool = False) -> LeanClient:
+    # One-request commands start fast: no pyzmq unless a verb needs more than requests.
+    from ptyd.client import Timeout
+    from ptyd.client._lean import LeanClient
+
     try:
-        return Client(autostart=autostart, client_name=f"ptyd-cli/{__version__}", **connection)
+        return LeanClient(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
+                          **_connection(args))
     except Timeout:
         if not args.connect:
             raise
@@ -100,6 +99,9 @@ def _parse_signal(text: str | None) -> int | None:
     error (exit 2) and never some other signal (int() reads the fullwidth U+FF19 as 9)."""
     if text is None:
         return None
+    from ptyd.proto import ops
+    from ptyd.proto.errors import ProtocolError
+
     try:
         return ops.parse_signal(text)
     except ProtocolError as e:
@@ -145,15 +147,13 @@ def _detach_key(name: str) -> bytes:
 
 
 def _attach(args: argparse.Namespace, name: str) -> int:
-    import asyncio
-
     from ptyd.attach import AttachOptions, attach
 
     if not sys.stdin.isatty():
         raise UsageError("attaching needs a terminal on stdin (use ptyd logs -f to watch)")
     options = AttachOptions(name, read_only=args.read_only,
                             detach_key=_detach_key(args.detach_key))
-    return asyncio.run(attach(_connection(args), options))
+    return attach(_connection(args), options)
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -182,6 +182,8 @@ def cmd_new(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         command = [os.environ.get("SHELL") or "/bin/sh"]
+    from ptyd.client._caller import spawn_context
+
     cols, rows = _parse_size(args.size) if args.size else shutil.get_terminal_size((80, 24))
     # Yours (directory, environment) on this machine; the daemon's own on a remote one.
     caller = spawn_context(not getattr(args, "connect", None), args.cwd, None,
@@ -239,7 +241,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_changes(c: Client, session: dict[str, Any]) -> dict[str, Any]:
+def _with_changes(c: LeanClient, session: dict[str, Any]) -> dict[str, Any]:
     """An agent on its own branch, with `dirty` looked at now (`list` has only the last value
     seen; `info` runs a git status of the checkout, or says what it knows if the daemon's git
     workers are busy)."""
@@ -481,6 +483,8 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def _log_writer(args: argparse.Namespace) -> textlog.RawLog:
+    from . import textlog  # it needs attach's query filter: only for `logs`
+
     """--text: readable lines; a terminal: harmless replay; else the exact bytes."""
     out = sys.stdout.buffer
     if args.text:
@@ -489,6 +493,8 @@ def _log_writer(args: argparse.Namespace) -> textlog.RawLog:
 
 
 def _restore_terminal(log: textlog.RawLog) -> None:
+    from . import textlog
+
     if isinstance(log, textlog.TerminalLog):
         log.restore_now(sys.stdout.fileno())
 
@@ -560,6 +566,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from ptyd.client._curve import generate as generate_keys
+    from ptyd.client._curve import keys_dir
+
     directory = Path(args.keys_dir) if args.keys_dir else keys_dir()
     try:
         public, secret = generate_keys(directory, args.name, force=args.force)

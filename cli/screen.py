@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ptyd.client import ScreenState
+if TYPE_CHECKING:
+    from ptyd.client import ScreenState
 
 
 def show_screen(state: ScreenState, args: argparse.Namespace) -> int:

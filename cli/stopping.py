@@ -4,10 +4,14 @@ fresh daemon instead of reaching the old one while it ends its sessions ("shutti
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-from ptyd.client import Client, TransportError
+from ptyd.client import TransportError
 from ptyd.client._daemon_dir import daemon_running
 from ptyd.proto import limits
+
+if TYPE_CHECKING:
+    from ptyd.client._lean import LeanClient
 
 STOP_MARGIN_S = 30.0
 """Beyond the kill grace: the daemon reaps the killed sessions, flushes and closes its sockets."""
@@ -15,7 +19,7 @@ STOP_MARGIN_S = 30.0
 POLL_INTERVAL_S = 0.05
 
 
-def wait_stopped(c: Client, grace: float | None, local: bool) -> bool:
+def wait_stopped(c: LeanClient, grace: float | None, local: bool) -> bool:
     """Whether the daemon stopped within its grace plus STOP_MARGIN_S.
 
     A local daemon has stopped when its lock on <dir>/daemon.lock is gone (the kernel drops it

@@ -43,21 +43,11 @@ from ._exceptions import (
     Timeout,
     remote_error,
 )
+from ._rules import AUTOSTART_TIMEOUT_S, DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
 from ._session import AsyncSession
 from ._stderr import stderr_stream
 from ._stream import Lost, OutputStream
-
-DEFAULT_TIMEOUT_S = 10.0
-HANDSHAKE_FAILURES: dict[int, str] = {
-    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "our key is not authorized there",
-    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "wrong server key (or not a ptyd daemon)",
-    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "security mismatch (CURVE on one side only)",
-}
-RECONNECT_GRACE_S = 30.0
-"""How long a client waits for a daemon that still holds its lock (re-executing) to return."""
-RESENDABLE_OPS = frozenset({"hello", "list", "info", "read", "wait", "events"})
-"""Requests that change nothing, and so may be sent again after a reconnect."""
-AUTOSTART_TIMEOUT_S = 15.0
+from ._wire import HANDSHAKE_FAILURES
 
 
 class AsyncClient:

@@ -8,14 +8,11 @@ certificates as `ptyd keys generate` writes them: NAME.key (public) and NAME.key
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import zmq
-import zmq.auth
 
 from ptyd.proto import locations
 
@@ -38,6 +35,8 @@ class CurveKeys:
         directory = keys_dir()
         server_path = Path(server_key) if server_key else directory / "server.key"
         client_path = Path(client_key) if client_key else directory / "client.key_secret"
+        import zmq.auth  # only remote connections need it (it imports logging)
+
         server_public, _ = zmq.auth.load_certificate(server_path)
         public, secret = zmq.auth.load_certificate(client_path)
         if secret is None:
@@ -62,8 +61,13 @@ def generate(directory: Path, name: str, force: bool = False) -> tuple[Path, Pat
                               "them (whoever trusted the old key is then refused)")
     # Made in a private scratch directory, then moved in: rename and link never follow a
     # symlink planted at the target name, and link refuses an existing one (no clobbering).
+    import shutil  # only `ptyd keys generate` writes keys
+    import tempfile
+
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=directory))
     try:
+        import zmq.auth
+
         made = zmq.auth.create_certificates(str(scratch), name)
         os.chmod(made[1], 0o600)
         for source, target in zip(made, targets, strict=True):

@@ -15,15 +15,18 @@ import fcntl
 import os
 import pwd
 import stat
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ptyd.proto.paths import LOCK_FILE, LOG_FILE, Endpoints, runtime_dir
 from ptyd.proto.trust import runtime_dir_problem, socket_problem
 
 from ._exceptions import UnsafeRuntimeDir
+
+if TYPE_CHECKING:
+    import subprocess
 
 LOG_ROTATE_BYTES = 1 << 20
 """At autostart a daemon.log larger than this is moved to daemon.log.1 (one old file kept)."""
@@ -114,6 +117,8 @@ def daemon_running(directory: Path) -> bool:
 
 def start_daemon(directory: Path, extra_args: list[str] | None = None) -> subprocess.Popen[bytes]:
     """Start `ptyd serve` in the background, in its own session, logging to <dir>/daemon.log."""
+    import subprocess  # only autostart needs it: one-request commands start faster without
+
     make_runtime_dir(directory)
     log_path = directory / LOG_FILE
     _rotate(log_path)

@@ -326,6 +326,9 @@ class Session(dict[str, Any]):
             return self is other
         return isinstance(other, dict) and dict.__eq__(self, other)
 
+    def __ne__(self, other: object) -> bool:  # dict's own __ne__ would compare the contents
+        return not self.__eq__(other)
+
     @property
     def start(self) -> int:
         return self.aio.start
@@ -434,8 +437,11 @@ class Session(dict[str, Any]):
 
         remove_relay = self._call(add())
 
+        loop = self.client._loop
+        assert loop is not None  # started by the _call above
+
         def remove() -> None:
-            self.client._loop.call_soon_threadsafe(remove_relay)
+            loop.call_soon_threadsafe(remove_relay)
 
         return remove
 

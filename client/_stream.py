@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import zmq
@@ -21,22 +20,12 @@ import zmq
 from ptyd.proto import pubsub
 
 from ._exceptions import RangeEvicted, Timeout
+from ._items import LIVENESS_PROBE_S, Lost
 
 if TYPE_CHECKING:
     from ._async_client import AsyncClient
 
-LIVENESS_PROBE_S = 3.0
-"""With no message at all for this long (heartbeats come every second), ask the daemon whether
-it is still there, so a stream on a dead daemon ends with DaemonNotRunning instead of hanging."""
-
-
-@dataclass(frozen=True, slots=True)
-class Lost:
-    """Output in [offset, end) was evicted from the scrollback before it could be delivered."""
-
-    offset: int
-    end: int
-
+__all__ = ["LIVENESS_PROBE_S", "Lost", "OutputStream"]
 
 Item = pubsub.OutputChunk | Lost
 Prepare = Callable[[], Awaitable[int | None]]
@@ -149,10 +138,12 @@ class OutputStream:
                     ) -> AsyncIterator[Item | pubsub.Event | pubsub.Message]:
         assert self.position is not None
         while True:
-            try:
-                async with asyncio.timeout(LIVENESS_PROBE_S):
-                    frames = await sub.recv_multipart()
-            except TimeoutError:
+            # Wait without receiving: a recv cancelled by a timeout can take a message with it
+            # (when both happen in one loop turn, as after a SIGSTOP/SIGCONT, when every
+            # timer has expired at once). A message already queued is taken with no timer and
+            # no loop turn at all.
+            if not int(sub.getsockopt(zmq.EVENTS)) & zmq.POLLIN and \
+                    not await sub.poll(int(LIVENESS_PROBE_S * 1000)):
                 # Quiet for a while: is the daemon there (raises DaemonNotRunning if not), and
                 # did we miss output while our subscription was reconnecting (an upgrade)?
                 await self.client.hello()
@@ -161,6 +152,7 @@ class OutputStream:
                 if self._exited:
                     return
                 continue
+            frames = await sub.recv_multipart(zmq.NOBLOCK)
             message = pubsub.decode_published(frames)
             if isinstance(message, pubsub.OutputChunk):
                 if message.session != self.session or message.end <= self.position:

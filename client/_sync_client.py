@@ -1,60 +1,92 @@
-"""Client: the blocking facade. Every method runs the AsyncClient's coroutine on a private event
-loop in one background thread, so there is one implementation of the protocol, and the client
-is safe to share between threads (calls from many threads interleave on that loop)."""
+"""Client: the blocking facade.
+
+A plain request (list, info, input, wait ...) goes straight over a Wire on the caller's thread:
+one send and one poll, no event loop and no thread hop. What needs the asyncio core (session
+handles with expect and callbacks, output streams) runs the AsyncClient's coroutine on a private
+event loop in one background thread, started on first use, so there is one implementation of
+each. The client is safe to share between threads: one thread at a time uses the Wire; a call
+made while another thread's call holds it (a long `wait`, say) goes through the loop thread
+instead of queueing behind it. Closing the client ends every call in flight with ClientClosed.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import os
 import threading
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ptyd.proto import pubsub
 from ptyd.proto.paths import Endpoints
 
-from ._async_client import DEFAULT_TIMEOUT_S, AsyncClient
 from ._curve import CurveKeys
 from ._exceptions import ClientClosed, PtydError
-from ._session import AsyncSession, Session
-from ._stream import Lost
+from ._items import Lost
+from ._requests import BlockingRequests
+from ._rules import DEFAULT_TIMEOUT_S
+from ._wire import Wire
+
+if TYPE_CHECKING:
+    import asyncio
+    import concurrent.futures
+
+    from ._async_client import AsyncClient
+    from ._session import AsyncSession, Session
 
 T = TypeVar("T")
 
 
-class Client:
+class Client(BlockingRequests):
     """Blocking connection to a ptyd daemon; see AsyncClient for the meaning of each method."""
 
     def __init__(self, dir: str | os.PathLike[str] | None = None, *,
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
-        self._loop = asyncio.new_event_loop()
+        self._wire = Wire(dir, endpoints=endpoints, timeout=timeout, autostart=autostart,
+                          client_name=client_name, curve=curve, connect_timeout=connect_timeout)
+        self._wire_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._async_client: AsyncClient | None = None
+        self._start_lock = threading.Lock()
         self._calls: set[concurrent.futures.Future[Any]] = set()
         self._calls_lock = threading.Lock()
         self._closed = False
         self._sessions: weakref.WeakSet[Session] = weakref.WeakSet()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="ptyd-client",
-                                        daemon=True)
-        self._thread.start()
-        self._async = self._call(self._make(dir, endpoints, timeout, autostart, client_name,
-                                            curve, connect_timeout))
         try:
-            self._call(self._async.connect())
+            self._wire.connect()
         except BaseException:
-            self.close()
+            self._wire.close()
             raise
 
-    @staticmethod
-    async def _make(*args: Any) -> AsyncClient:
-        dir, endpoints, timeout, autostart, name, curve, connect_timeout = args
-        return AsyncClient(dir, endpoints=endpoints, timeout=timeout, autostart=autostart,
-                           client_name=name, curve=curve, connect_timeout=connect_timeout)
+    @property
+    def _async(self) -> AsyncClient:
+        """The asyncio core on its loop thread, started (and connected) on first use."""
+        with self._start_lock:
+            if self._async_client is None:
+                if self._closed:
+                    raise ClientClosed("this Client is closed")
+                import asyncio  # only a Client that needs the asyncio core pays for it
 
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+                from ._async_client import AsyncClient
+
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self._loop.run_forever,
+                                                name="ptyd-client", daemon=True)
+                self._thread.start()
+                wire = self._wire
+                # The daemon is there (the Wire said hello), so no autostart here.
+                made = AsyncClient(wire.dir, endpoints=wire.endpoints, timeout=wire.timeout,
+                                   client_name=wire.client_name, curve=wire.curve)
+                self._run(made.connect())
+                self._async_client = made
+            return self._async_client
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        assert self._loop is not None
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("blocking Client called from its own event loop (a callback?)")
@@ -62,13 +94,22 @@ class Client:
             if self._closed:
                 coro.close()
                 raise ClientClosed("this Client is closed")
-            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            future = _submit(coro, self._loop)
             self._calls.add(future)
         try:
             return future.result()
         finally:
             with self._calls_lock:
                 self._calls.discard(future)
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine of the asyncio core (used by Session handles)."""
+        try:
+            self._async  # noqa: B018  # started on first use
+        except BaseException:
+            coro.close()
+            raise
+        return self._run(coro)
 
     def __enter__(self) -> Client:
         return self
@@ -77,40 +118,65 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the connection and stop the loop thread. A call still in flight from another
-        thread (a callback thread, say) fails with ClientClosed instead of waiting forever on a
-        loop that no longer runs."""
-        if not self._loop.is_running():
-            return
-        if hasattr(self, "_async"):
-            with contextlib.suppress(PtydError):
-                self._call(self._async.close())
+        """Close the connection (and the loop thread, if it was started). A call still in
+        flight from another thread (a callback thread, say) fails with ClientClosed instead of
+        waiting forever."""
         with self._calls_lock:
+            if self._closed:
+                return
+            if self._async_client is not None and self._loop is not None:
+                closing = _submit(self._async_client.close(), self._loop)
+            else:
+                closing = None
             self._closed = True
             stranded = list(self._calls)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        for future in stranded:
-            if not future.done():
-                future.set_exception(ClientClosed("the Client was closed during this call"))
+        self._wire.interrupt()  # a direct call in flight wakes up and raises ClientClosed
+        with self._wire_lock:
+            self._wire.close()
+        if closing is not None and threading.current_thread() is not self._thread:
+            with contextlib.suppress(PtydError):
+                closing.result()
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            for future in stranded:
+                if not future.done():
+                    future.set_exception(ClientClosed("the Client was closed during this call"))
+            self._loop.close()
         for session in list(self._sessions):
             session.end_callbacks()
-        self._loop.close()
 
     @property
     def dir(self) -> Any:
-        return self._async.dir
+        return self._wire.dir
 
     @property
     def server(self) -> dict[str, Any]:
-        return self._async.server
+        return self._wire.server
+
+    @property
+    def client_name(self) -> str:  # type: ignore[override]
+        return self._wire.client_name
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return self._wire.timeout
 
     def request(self, op: str, params: dict[str, Any] | None = None, *,
                 timeout: float | None = None) -> dict[str, Any]:
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("blocking Client called from its own event loop (a callback?)")
+        if self._closed:
+            raise ClientClosed("this Client is closed")
+        if self._wire_lock.acquire(blocking=False):
+            try:
+                if self._closed:
+                    raise ClientClosed("this Client is closed")
+                return self._wire.request(op, params, timeout=timeout)
+            finally:
+                self._wire_lock.release()
+        # Another thread's call holds the Wire (a long wait, say): do not queue behind it.
         return self._call(self._async.request(op, params, timeout=timeout))
-
-    def hello(self) -> dict[str, Any]:
-        return self._call(self._async.hello())
 
     def spawn(self, argv: list[str], **options: Any) -> Session:
         """Start `argv` under a new PTY (options as AsyncClient.spawn); returns a Session
@@ -122,52 +188,11 @@ class Client:
         return self._handle(self._call(self._async.session(name, start=start)))
 
     def _handle(self, handle: AsyncSession) -> Session:
+        from ._session import Session
+
         session = Session(self, handle)
         self._sessions.add(session)  # weakly: closing the Client ends its callback thread
         return session
-
-    def list(self) -> list[dict[str, Any]]:
-        return self._call(self._async.list())
-
-    def info(self, session: str) -> dict[str, Any]:
-        return self._call(self._async.info(session))
-
-    def input(self, session: str, data: bytes | str, *, force: bool = False
-              ) -> dict[str, Any]:
-        return self._call(self._async.input(session, data, force=force))
-
-    def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
-        return self._call(self._async.resize(session, cols, rows))
-
-    def signal(self, session: str, signal: str | int, *, group: bool = False) -> dict[str, Any]:
-        return self._call(self._async.signal(session, signal, group=group))
-
-    def kill(self, session: str, **options: Any) -> dict[str, Any]:
-        return self._call(self._async.kill(session, **options))
-
-    def read(self, session: str, offset: int | None = None, **options: Any) -> dict[str, Any]:
-        return self._call(self._async.read(session, offset, **options))
-
-    def wait(self, session: str, timeout: float | None = None, *,
-             until: str | Sequence[str] | None = None, after_turn: int | None = None,
-             since_seq: int | None = None) -> dict[str, Any]:
-        return self._call(self._async.wait(session, timeout, until=until,
-                                           after_turn=after_turn, since_seq=since_seq))
-
-    def remove(self, session: str, *, force: bool = False) -> dict[str, Any]:
-        return self._call(self._async.remove(session, force=force))
-
-    def pause(self, session: str, *, message: str | None = None) -> dict[str, Any]:
-        return self._call(self._async.pause(session, message=message))
-
-    def resume(self, session: str) -> dict[str, Any]:
-        return self._call(self._async.resume(session))
-
-    def shutdown(self, grace: float | None = None) -> dict[str, Any]:
-        return self._call(self._async.shutdown(grace))
-
-    def events(self, since: int, max: int | None = None) -> dict[str, Any]:
-        return self._call(self._async.events(since, max))
 
     def output(self, session: str, offset: int | None = None, *, follow: bool = True,
                stream: str = "stdout") -> Iterator[pubsub.OutputChunk | Lost]:
@@ -183,8 +208,15 @@ class Client:
                 except StopAsyncIteration:
                     return
         finally:
-            if self._loop.is_running():
+            if self._loop is not None and self._loop.is_running():
                 self._call(_aclose(stream))
+
+
+def _submit(coro: Coroutine[Any, Any, T], loop: asyncio.AbstractEventLoop
+            ) -> concurrent.futures.Future[T]:
+    import asyncio  # loaded already: there is a loop
+
+    return asyncio.run_coroutine_threadsafe(coro, loop)
 
 
 async def _next(stream: AsyncIterator[T]) -> T:

@@ -247,3 +247,29 @@ def test_viewer_carries_on_across_a_daemon_upgrade(client: Client, daemon: Daemo
         wait_until(lambda: c.info("up")["viewers"] == 1)
     tmux.keys(pane, "C-\\")
     tmux.wait_for(pane, "[rc=0]")
+
+
+def test_attach_runs_without_asyncio_or_pyte(client: Client, daemon: DaemonProcess, tmux: Tmux,
+                                             tmp_path: object) -> None:
+    """The keystroke path is one plain poll loop: attach imports no event loop (and no screen
+    emulator: the person's terminal is the screen)."""
+    import shlex
+    from pathlib import Path
+
+    from tests.conftest import PYTHON
+
+    imports = Path(str(tmp_path)) / "imports.txt"
+    client.spawn(agent("prompt"), name="lean", cols=80, rows=24)
+    argv = [PYTHON, "-X", "importtime", "-m", "ptyd", "--dir", str(daemon.dir), "attach", "lean"]
+    pane = tmux.start(f"{shlex.join(argv)} 2>{shlex.quote(str(imports))}; echo \"[rc=$?]\"; "
+                      "sleep 60", 80, 24)
+    tmux.wait_for(pane, "ready>")
+    tmux.text(pane, "typed")
+    tmux.keys(pane, "Enter")
+    tmux.wait_for(pane, "echo: typed")
+    tmux.keys(pane, "C-\\")
+    tmux.wait_for(pane, "[rc=0]")
+    modules = {line.split("|")[-1].strip() for line in imports.read_text().splitlines()
+               if line.startswith("import time:")}
+    assert "ptyd.attach.viewer" in modules
+    assert not {"asyncio", "zmq.asyncio", "pyte"} & modules

@@ -5,6 +5,7 @@ prints every table with its verdicts, and writes its JSON. Their figures are not
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,13 +20,14 @@ QUICK_RUN_S = 40
 HEADINGS = {
     "bench_attach.py": ("(a) keystroke -> echo", "(b) start of the client -> fully drawn",
                         "(c) a fast producer with one attached viewer",
-                        "(d) a viewer that stops reading"),
+                        "(d) a viewer that stops reading",
+                        "(e) start-up of one-request commands"),
     "bench_service.py": ("(a) ", "(b) request round trip", "(c) viewers of one busy session",
                          "(d) remote over loopback TCP with CURVE"),
     "bench_upgrade.py": ("(a) upgrade in place", "(b) kill -9 of the daemon"),
 }
 JSON_KEYS = {
-    "bench_attach.py": {"echo", "screen", "throughput", "stall"},
+    "bench_attach.py": {"echo", "screen", "throughput", "stall", "startup"},
     "bench_service.py": {"sessions", "fanout", "remote"},
     "bench_upgrade.py": {"upgrade", "crash"},
 }
@@ -64,3 +66,19 @@ def test_attach_bench_runs_without_the_multiplexer_references() -> None:
     assert "ptyd attach, attached client" in proc.stdout
     assert "tmux 3" not in proc.stdout and "dtach 0" not in proc.stdout
     assert "tmux skipped: --no-multiplexers" in proc.stdout
+
+
+@pytest.mark.timeout(2 * QUICK_RUN_S)
+def test_a_failing_family_is_reported_and_the_others_still_run(tmp_path: Path) -> None:
+    results_file = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, str(BENCH_DIR / "bench_attach.py"), "--quick",
+                           "--only", "echo", "--only", "startup", "--no-multiplexers",
+                           "--json", str(results_file)],
+                          capture_output=True, text=True, timeout=1.5 * QUICK_RUN_S,
+                          env={**os.environ, "PTYD_BENCH_FAIL": "echo"})
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert "(echo) FAILED: RuntimeError" in proc.stdout
+    assert "(e) start-up of one-request commands" in proc.stdout, "the next family still ran"
+    assert "families that failed: echo" in proc.stdout
+    results = json.loads(results_file.read_text())
+    assert "failed" in results["echo"] and results["startup"]["ls"]["p50_ms"] > 0
