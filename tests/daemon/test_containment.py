@@ -298,4 +298,4 @@ def test_new_keep_processes_from_the_command_line(daemon: DaemonProcess) -> None
     assert made.returncode == 0, made
     with daemon.client() as c:
         assert c.info("k")["keep_processes"] is True
-    assert re.search(r"^keep_processes +True$", daemon.cli("info", "k").stdout, re.M)
+    assert re.search(r"^keep_processes +yes$", daemon.cli("info", "k").stdout, re.M)
