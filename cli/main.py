@@ -891,13 +891,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("pause", cmd_pause, "put an agent's workspace away: end it, commit its work in "
              "progress to its branch (a WIP commit), remove its checkout; the branch stays")
-    p.add_argument("name")
+    p.add_argument("name", help="session name (an agent on its own branch)")
     p.add_argument("-m", "--message", help="the WIP commit's message")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p = verb("resume", cmd_resume, "check a paused agent's branch out again and start it there "
              "(claude: with --resume, the conversation continues)")
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", help="session name of a paused agent")
+    p.add_argument("--json", action="store_true", help="print the new session as JSON")
 
     p = verb("top", cmd_top, "full-screen live overview of every session, of this daemon and "
              "the [[remote]] ones of remotes.toml: attach, answer, commit, merge (? for keys)")

@@ -39,11 +39,21 @@ from ._exceptions import (
     AuthenticationFailed,
     ConnectionInterrupted,
     DaemonNotRunning,
+    LimitExceeded,
     ProtocolError,
     Timeout,
     remote_error,
 )
-from ._rules import AUTOSTART_TIMEOUT_S, DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
+from ._rules import (
+    AUTOSTART_TIMEOUT_S,
+    BUDGET_RETRY_FIRST_S,
+    BUDGET_RETRY_FOR_S,
+    BUDGET_RETRY_MAX_S,
+    DEFAULT_TIMEOUT_S,
+    RECONNECT_GRACE_S,
+    RESENDABLE_OPS,
+    budget_refusal,
+)
 from ._session import AsyncSession
 from ._stderr import stderr_stream
 from ._stream import Lost, OutputStream
@@ -394,10 +404,20 @@ class AsyncClient:
                    max_bytes: int | None = None, clamp: bool = False,
                    stream: str | None = None) -> dict[str, Any]:
         """Scrollback from `offset` (default: the oldest byte held); `stream='stderr'` reads
-        the separate stderr of a session spawned with stderr='pipe'."""
-        return await self.request("read", {"session": session, "offset": offset,
-                                           "max_bytes": max_bytes, "clamp": clamp or None,
-                                           "stream": stream})
+        the separate stderr of a session spawned with stderr='pipe'. A refusal by the
+        daemon's reply budget (replies it still holds for us) is retried for a few seconds."""
+        params = {"session": session, "offset": offset, "max_bytes": max_bytes,
+                  "clamp": clamp or None, "stream": stream}
+        loop = asyncio.get_running_loop()
+        deadline, pause = loop.time() + BUDGET_RETRY_FOR_S, BUDGET_RETRY_FIRST_S
+        while True:
+            try:
+                return await self.request("read", params)
+            except LimitExceeded as e:
+                if not budget_refusal(e) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, BUDGET_RETRY_MAX_S)
 
     async def wait(self, session: str, timeout: float | None = None, *,
                    until: str | Sequence[str] | None = None, after_turn: int | None = None,

@@ -3,8 +3,12 @@ and LeanClient of the `ptyd` command); AsyncClient documents what each one means
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
+
+from ._exceptions import PtydError
+from ._rules import BUDGET_RETRY_FIRST_S, BUDGET_RETRY_FOR_S, BUDGET_RETRY_MAX_S, budget_refusal
 
 
 class BlockingRequests:
@@ -44,9 +48,17 @@ class BlockingRequests:
 
     def read(self, session: str, offset: int | None = None, *, max_bytes: int | None = None,
              clamp: bool = False, stream: str | None = None) -> dict[str, Any]:
-        return self.request("read", {"session": session, "offset": offset,
-                                     "max_bytes": max_bytes, "clamp": clamp or None,
-                                     "stream": stream})
+        params = {"session": session, "offset": offset, "max_bytes": max_bytes,
+                  "clamp": clamp or None, "stream": stream}
+        deadline, pause = time.monotonic() + BUDGET_RETRY_FOR_S, BUDGET_RETRY_FIRST_S
+        while True:
+            try:
+                return self.request("read", params)
+            except PtydError as e:  # (LimitExceeded: the budget's backpressure, see _rules)
+                if not budget_refusal(e) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, BUDGET_RETRY_MAX_S)
 
     def wait(self, session: str, timeout: float | None = None, *,
              until: str | Sequence[str] | None = None, after_turn: int | None = None,

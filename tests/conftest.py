@@ -167,3 +167,16 @@ def zombies_of(pid: int) -> list[int]:
         if fields[0] == "Z" and int(fields[1]) == pid:
             found.append(int(entry))
     return found
+
+
+def connected_and_asleep(pid: int) -> bool:
+    """A `ptyd` command is past its start-up (it holds a socket: connected to the daemon, its
+    Ctrl-C handling in place) and its main thread sleeps, blocked on the daemon's answer. It
+    may speak ZeroMQ through libzmq (threads) or the lean client's plain socket (none)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fds = [os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return False
+    return state == "S" and any(fd.startswith("socket:") for fd in fds)
+

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ptyd.main import CONNECT_TIMEOUT_S, build_parser
-from tests.conftest import PYTHON, DaemonProcess, agent, run_cli, wait_until
+from tests.conftest import PYTHON, DaemonProcess, agent, connected_and_asleep, run_cli, wait_until
 from tests.daemon.test_remote import remote  # noqa: F401 (a fixture)
 
 
@@ -48,15 +48,6 @@ def test_shutdown_no_wait_returns_while_the_daemon_is_still_stopping(
     assert daemon.proc.wait(30) == 0
 
 
-def _waiting(pid: int) -> bool:
-    """The CLI has connected (libzmq started its I/O thread: the SIGINT handler is in place)
-    and its main thread sleeps, blocked on the daemon's answer."""
-    tasks = Path(f"/proc/{pid}/task")
-    names = [(t / "comm").read_text().strip() for t in tasks.iterdir()]
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return any(n.startswith("ZMQbg") for n in names) and state == "S"
-
-
 def interrupt_when_waiting(daemon: DaemonProcess, *args: str, first_output: bytes = b""
                            ) -> subprocess.CompletedProcess[bytes]:
     """Run `ptyd ARGS`, wait until it is blocked waiting, then SIGINT it as Ctrl-C would."""
@@ -66,7 +57,7 @@ def interrupt_when_waiting(daemon: DaemonProcess, *args: str, first_output: byte
     assert proc.stdout is not None
     shown = proc.stdout.read(len(first_output))
     assert shown == first_output
-    wait_until(lambda: _waiting(proc.pid), message="the CLI to wait on the daemon")
+    wait_until(lambda: connected_and_asleep(proc.pid), message="the CLI to wait on the daemon")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     return subprocess.CompletedProcess(proc.args, proc.returncode, shown + out, err)

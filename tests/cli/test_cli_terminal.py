@@ -14,7 +14,15 @@ import pytest
 
 from ptyd.client import Client
 from tests.attach.conftest import Tmux, attach_command
-from tests.conftest import PYTHON, DaemonProcess, agent, run_cli, wait_for_output, wait_until
+from tests.conftest import (
+    PYTHON,
+    DaemonProcess,
+    agent,
+    connected_and_asleep,
+    run_cli,
+    wait_for_output,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -87,16 +95,11 @@ def test_logs_to_a_terminal_types_nothing_and_leaves_the_cursor_visible(
 
 
 def _child_waiting(pane_pid: int) -> int | None:
-    """The pid of the pane shell's ptyd child once it is connected (libzmq's I/O thread runs:
-    its SIGINT handler is in place) and asleep waiting for the daemon."""
+    """The pid of the pane shell's ptyd child once it is connected (its SIGINT handling in
+    place) and asleep waiting for the daemon."""
     children = Path(f"/proc/{pane_pid}/task/{pane_pid}/children").read_text().split()
     for pid in map(int, children):
-        try:
-            names = [(t / "comm").read_text().strip() for t in Path(f"/proc/{pid}/task").iterdir()]
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if any(n.startswith("ZMQbg") for n in names) and state == "S":
+        if connected_and_asleep(pid):
             return pid
     return None
 
