@@ -71,6 +71,7 @@ from .config import (
     RemoteConfig,
 )
 from .logs import log
+from .notify import NotifyRule, parse_rules
 
 if TYPE_CHECKING:
     from .server import Daemon
@@ -403,6 +404,8 @@ class Configuration:
     settings: dict[str, Setting]
     tables: dict[str, dict[str, Setting]]
     files: list[tuple[Path, bool]] = field(default_factory=list)
+    notify: list[tuple[NotifyRule, Source]] = field(default_factory=list)
+    """[[notify]] entries of every file, in order (each file adds its own)."""
 
     def value(self, key: str) -> Any:
         return self.settings[key].value
@@ -480,7 +483,15 @@ def _apply_file(config: Configuration, path: Path, text: str, data: dict[str, An
         def error(reason: str, key: str = key, where: tuple[str, ...] = where) -> ConfigError:
             return ConfigError(reason, path=path, line=_line_of(text, where), key=key)
 
-        if option is None:
+        if key == "notify":
+            try:
+                rules = parse_rules(value)
+            except ValueError as e:
+                raise error(str(e)) from None
+            lines = _notify_lines(text)
+            config.notify += [(rule, Source("file", path, lines[i] if i < len(lines) else None))
+                              for i, rule in enumerate(rules)]
+        elif option is None:
             if key not in _SECTIONS:
                 raise error(_unknown(key))
             if not isinstance(value, dict):
@@ -580,6 +591,12 @@ _HEADER_RE = re.compile(rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
 _ASSIGN_RE = re.compile(rf"\s*({_DOTTED})\s*=")
 
 
+def _notify_lines(text: str) -> list[int]:
+    """The line of each [[notify]] header, in order."""
+    return [n for n, line in enumerate(text.splitlines(), 1)
+            if re.match(r"\s*\[\[\s*notify\s*\]\]", line)]
+
+
 def _key_parts(dotted: str) -> tuple[str, ...]:
     parts = re.findall(rf"\s*({_BARE_OR_QUOTED})\s*(?:\.|$)", dotted)
     return tuple(json.loads(p) if p.startswith('"') else p.strip("'") for p in parts)
@@ -646,6 +663,7 @@ def daemon_config(config: Configuration) -> DaemonConfig:
                                   dir=v("recording.dir"),
                                   max_bytes=v("recording.max_bytes"), keep=v("recording.keep")),
         remote=remote,
+        notify=tuple(rule for rule, _ in config.notify),
     )
 
 
@@ -658,7 +676,7 @@ def load_daemon_config(request: Request) -> DaemonConfig:
 
 LIVE_FIELDS = ("log_level", "kill_grace_s", "scrollback_bytes", "max_sessions",
                "max_total_scrollback_bytes", "max_pending_waits", "env_default", "env_set",
-               "recording")
+               "recording", "notify")
 RESTART_FIELDS = ("runtime_dir", "publish_hwm", "remote")
 
 

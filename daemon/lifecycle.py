@@ -25,6 +25,7 @@ from .session import EOF_AFTER_EXIT_S, Session
 
 if TYPE_CHECKING:
     from .config import DaemonConfig
+    from .notify import Notifier
     from .recording import Recordings
     from .resume import Registry
 
@@ -56,6 +57,7 @@ class SessionLifecycle:
         _helper_exits: dict[int, asyncio.Future[int]]
         _persist: bool
         _dirty: bool
+        notifier: Notifier
 
         def emit(self, type_: str, **fields: Any) -> dict[str, Any]: ...
         def publish(self, frames: list[bytes]) -> None: ...
@@ -119,6 +121,7 @@ class SessionLifecycle:
                           state_reason=state_reason, state_text=state_text, turn=session.turn)
         session.state_seq = event["seq"]
         self.resolve_waiters(session)
+        self.notifier.on_state(session)
         if state == IDLE and session.agent is not None:
             agentdriver.schedule_release(self, session)
 

@@ -135,7 +135,19 @@ def show_text(config: Configuration) -> str:
             lines.append(_row(f"# {name} = (not set)", setting.source))
         else:
             lines.append(_row(f"{name} = {option.kind.render(setting.value)}", setting.source))
+    lines += _notify_text(config)
     return "\n".join(lines) + "\n"
+
+
+def _notify_text(config: Configuration) -> list[str]:
+    """The [[notify]] rules (daemon/notify.py), as TOML, each with its source."""
+    if not config.notify:
+        return ["", "# [[notify]] (none)"]
+    lines: list[str] = []
+    for rule, source in config.notify:
+        lines += ["", _row("[[notify]]", source)]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in rule.to_json().items()]
+    return lines
 
 
 def _row(assignment: str, source: Source) -> str:
@@ -161,4 +173,5 @@ def show_json(config: Configuration) -> dict[str, Any]:
             options[option.key] = {"value": option.kind.to_json(setting.value),
                                    **setting.source.to_json()}
     return {"files": [{"path": str(p), "read": read} for p, read in config.files],
-            "options": options}
+            "options": options,
+            "notify": [{**rule.to_json(), **source.to_json()} for rule, source in config.notify]}
