@@ -369,7 +369,9 @@ class Daemon(SessionLifecycle, Viewing):
                 return -1, f"timed out after {timeout:g}s"
             finally:
                 if proc.returncode is None:  # reaped by us: keep Popen from waiting again
-                    proc.returncode = future.result() if future.done() else -9
+                    # wait_for cancelled the future at the timeout: no result to read then
+                    done = future.done() and not future.cancelled()
+                    proc.returncode = future.result() if done else -9
             out.seek(0)
             return code, out.read().decode(errors="replace")
 
