@@ -20,6 +20,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ..claude_config import TrustError, prepare_trust
 from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
+from ..notify import NotifyRule, parse_rules
 from ..recording import plan as recording_plan
 from ..scrollback import Scrollback
 from ..session import Session
@@ -100,6 +101,7 @@ def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
                             f"the daemon holds {len(d.sessions)} sessions, its limit "
                             "(remove exited ones with ptyd rm)",
                             {"limit": "max_sessions", "max": d.config.max_sessions})
+    spawn_notify_rules(msg)
     ring_bytes = msg.scrollback_bytes or d.config.scrollback_bytes
     cap = d.config.max_total_scrollback_bytes
     wanted = ring_bytes * (2 if msg.stderr == "pipe" else 1)
@@ -109,6 +111,15 @@ def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
                             f"daemon's total of {cap} bytes (remove exited sessions with ptyd "
                             "rm, or ask for less with --scrollback)",
                             {"limit": "max_total_scrollback", "max": cap})
+
+
+def spawn_notify_rules(msg: ops.Spawn) -> tuple[NotifyRule, ...]:
+    """The spawn's own `notify` rules (daemon/notify.py), or a bad_request naming the bad one."""
+    try:
+        return parse_rules(list(msg.notify or ()))
+    except ValueError as e:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: notify{e}",
+                            {"param": "notify"}) from None
 
 
 def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
@@ -168,6 +179,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         session.idle_after = msg.idle_after
     session.cgroup = d.containment.confirm(cgroup, child.pid)
     session.keep_processes = msg.keep_processes
+    session.notify = spawn_notify_rules(msg)
     if checkout is not None:
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION

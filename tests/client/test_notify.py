@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shlex
 import sys
 import threading
 from collections.abc import Iterator
@@ -193,3 +194,29 @@ def test_config_show_lists_notify_rules_and_refuses_a_clear_text_webhook(
     assert refused.returncode == 1
     assert "must be https, or http to a loopback address" in refused.stderr
     assert f"{bad}:" in refused.stderr
+
+
+def test_ptyd_new_notify_is_a_rule_of_that_session_only(daemon: DaemonProcess,
+                                                         tmp_path: Path) -> None:
+    out = tmp_path / "notes.jsonl"
+    command = " ".join(shlex.quote(a) for a in json.loads(recorder(out, "{session} {exit_code}")))
+    made = daemon.cli("new", "-d", "-s", "job", "--notify", f"exited={command}", "--",
+                      "sh", "-c", "exit 7")
+    assert made.returncode == 0, made.stderr
+    daemon.cli("new", "-d", "-s", "other", "--", "true")
+    wait_until(lambda: notes(out), 20, message="the note of job")
+    with daemon.client() as c:
+        wait_until(lambda: all(s["state"] == "exited" for s in c.list()), 10)
+    assert [n["argv"] for n in notes(out)] == [["job 7"]]  # delay 2 s default: it held
+
+
+def test_a_bad_notify_rule_is_refused_before_anything_starts(daemon: DaemonProcess) -> None:
+    usage = daemon.cli("new", "-d", "--notify", "waiting", "--", "true")
+    assert usage.returncode == 2 and "--notify wants STATES=COMMAND" in usage.stderr
+    refused = daemon.cli("new", "-d", "-s", "x", "--notify", "sleeping=true", "--", "true")
+    assert refused.returncode != 0 and "states: expected some of waiting" in refused.stderr
+    clear = daemon.cli("new", "-d", "-s", "y", "--notify", "exited=http://10.0.0.1/h", "--",
+                       "true")
+    assert clear.returncode != 0 and "must be https" in clear.stderr
+    with daemon.client() as c:
+        assert c.list() == []
