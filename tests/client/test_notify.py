@@ -220,3 +220,16 @@ def test_a_bad_notify_rule_is_refused_before_anything_starts(daemon: DaemonProce
     assert clear.returncode != 0 and "must be https" in clear.stderr
     with daemon.client() as c:
         assert c.list() == []
+
+
+def test_the_readme_notify_example_is_a_valid_configuration(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Being told when an agent needs you")[1].split("\n## ")[0]
+    example = section.split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "config.toml"
+    path.write_text(example)
+    shown = run_cli("config", "show", "--json", "--config", str(path))
+    assert shown.returncode == 0, shown.stderr
+    rules = json.loads(shown.stdout)["notify"]
+    assert [r["states"] for r in rules] == [["waiting", "error"], ["idle", "exited"]]
+    assert rules[0]["command"][0] == "notify-send" and rules[1]["webhook"].startswith("https:")
