@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from . import agentdriver, persist
+from . import agentdriver, persist, worktreesetup
 from .agentstate import ERROR, EXITED, IDLE, WORKING, Change, WaitFor, allowed
 from .containment import EPOCH_VAR, Containment
 from .logs import log
@@ -228,7 +228,8 @@ class SessionLifecycle:
     def _finish(self, session: Session) -> None:
         if session.finished:
             return
-        agentdriver.on_exit(self, session)
+        if not worktreesetup.on_exit(self, session):
+            agentdriver.on_exit(self, session)
         session.finished = True
         session.exited_at = time.time()
         session.ended_mono = time.monotonic()

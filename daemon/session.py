@@ -126,6 +126,8 @@ class Session:
     branch: str | None = None
     integration: str | None = None
     notify: tuple[NotifyRule, ...] = ()
+    setup_status: str | None = None
+    """The status file of a worktree setup run before the agent (daemon/worktreesetup.py)."""
     """The spawn's own `notify` rules, on top of the configured [[notify]] (daemon/notify.py)."""
     sandbox_dir: str | None = None
     dirty: bool | None = None

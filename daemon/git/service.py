@@ -35,8 +35,10 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.gitworkspace import BranchExists, GitWorkspaceError, UnknownAgent
 
 from ..logs import log
+from . import setup as worktree_setup
 from ._git import check_branch_name, configured_identity, find_common_dir, open_repo
 from .branches import BranchManager
+from .setup import WorktreeSetup
 from .workspace import WorkspaceManager
 
 P = ParamSpec("P")
@@ -93,6 +95,8 @@ class Checkout:
     sandbox: Path
     created: bool
     """False when the agent's branch for this task existed and was reused."""
+    setup: WorktreeSetup | None = None
+    """A new worktree's `setup` command to run before the agent (.ptyd.toml), if any."""
 
 
 def _manager(where: AgentBranch, author: ops.Author | None = None) -> BranchManager:
@@ -227,7 +231,12 @@ def check_out(where: AgentBranch, task: str) -> Checkout:
         branches.workspace.create_sandbox(where.agent)  # returns it, or checks it out again
         created = False
     sandbox = (branches.workspace.base_dir / where.agent).absolute()
-    return Checkout(name, sandbox, created)
+    plan = None
+    if created:  # a reused checkout was prepared when it was made
+        with open_repo(branches.common_dir) as repo:
+            main_root = None if repo.is_bare or not repo.workdir else Path(repo.workdir)
+        plan = worktree_setup.load(main_root) if main_root else None
+    return Checkout(name, sandbox, created, plan if plan and plan.setup else None)
 
 
 def discard(where: AgentBranch) -> None:

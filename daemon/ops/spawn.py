@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
+from .. import worktreesetup
 from ..claude_config import TrustError, prepare_trust
 from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
@@ -159,9 +160,11 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     if msg.persistent:
         _register(d, name, params or ops.spawn_params(msg, name), created, resumed_from)
     cgroup = d.containment.new_cgroup(epoch)
+    setup = checkout.setup if checkout is not None else None
+    status = worktreesetup.status_file(d.config.runtime_dir, epoch) if setup else None
     try:
-        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe",
-                      cgroup=cgroup)
+        child = spawn(worktreesetup.wrap(argv, setup, status) if setup and status else argv,
+                      cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe", cgroup=cgroup)
     except SpawnError as e:
         if not d.containment.release(cgroup) and d._loop is not None:
             # The failed child may still be in it for a moment (it is exiting).
@@ -180,6 +183,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     session.cgroup = d.containment.confirm(cgroup, child.pid)
     session.keep_processes = msg.keep_processes
     session.notify = spawn_notify_rules(msg)
+    session.setup_status = str(status) if status else None
     if checkout is not None:
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION
