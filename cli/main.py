@@ -213,6 +213,17 @@ def _agent_branch_options(args: argparse.Namespace) -> dict[str, Any]:
             "sandbox_dir": os.path.abspath(args.sandbox_dir) if args.sandbox_dir else None}
 
 
+def cmd_trust_repo(args: argparse.Namespace) -> int:
+    from .trustrepo import trust
+
+    try:
+        print(trust(args.directory, args.revoke))
+    except (ValueError, OSError) as e:
+        print(f"ptyd trust-repo: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     with _client(args) as c:
         sessions = [_with_changes(c, s) for s in c.list()]
@@ -737,6 +748,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "dialog; keys always go through)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="with --wait")
     p.add_argument("items", nargs=argparse.REMAINDER, help="TEXT | -k KEY ...")
+
+    p = verb("trust-repo", cmd_trust_repo, "allow a repository's .ptyd.toml (as it is now) to "
+             "prepare new worktrees: copy its files, run its setup command")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--revoke", action="store_true", help="take the permission back")
 
     verb("config", cmd_config, "show the daemon's configuration and where each value "
              "comes from: ptyd config show [--json] [serve options]", add_help=False)
