@@ -27,7 +27,7 @@ def wrap(argv: list[str], plan: WorktreeSetup, status: Path) -> list[str]:
     """The session's program: the setup, then (exec) the agent's argv."""
     # -I: the agent's environment (PYTHONPATH, PYTHONHOME) must not change what runs here.
     return [sys.executable, "-I", "-m", "ptyd.daemon.setupexec", str(status),
-            repr(plan.setup_timeout), json.dumps(list(plan.setup)), "--", *argv]
+            repr(plan.setup_timeout), json.dumps(list(plan.setup)), plan.source, "--", *argv]
 
 
 def on_exit(d: Daemon, session: Session) -> bool:

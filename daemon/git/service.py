@@ -37,6 +37,7 @@ from ptyd.proto.gitworkspace import BranchExists, GitWorkspaceError, UnknownAgen
 from ..logs import log
 from . import setup as worktree_setup
 from ._git import check_branch_name, configured_identity, find_common_dir, open_repo
+from ._git_worktree import worktree_gitdir
 from .branches import BranchManager
 from .setup import WorktreeSetup
 from .workspace import WorkspaceManager
@@ -231,12 +232,9 @@ def check_out(where: AgentBranch, task: str) -> Checkout:
         branches.workspace.create_sandbox(where.agent)  # returns it, or checks it out again
         created = False
     sandbox = (branches.workspace.base_dir / where.agent).absolute()
-    plan = None
-    if created:  # a reused checkout was prepared when it was made
-        with open_repo(branches.common_dir) as repo:
-            main_root = None if repo.is_bare or not repo.workdir else Path(repo.workdir)
-        plan = worktree_setup.load(main_root) if main_root else None
-    return Checkout(name, sandbox, created, plan if plan and plan.setup else None)
+    # A setup not yet run (a worktree made by BranchManager, or whose setup failed) runs now.
+    plan = worktree_setup.pending(worktree_gitdir(branches.common_dir, where.agent))
+    return Checkout(name, sandbox, created, plan)
 
 
 def discard(where: AgentBranch) -> None:

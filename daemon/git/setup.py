@@ -118,6 +118,33 @@ def load(main_root: Path) -> WorktreeSetup | None:
     return parse(table, str(path))
 
 
+PENDING_FILE = "ptyd-setup.json"
+"""In the worktree's git dir: the setup command still to run, as trusted when the worktree
+was made; the session that runs it removes the file when it succeeded."""
+
+
+def mark_pending(plan: WorktreeSetup, gitdir: Path) -> None:
+    if plan.setup:
+        (gitdir / PENDING_FILE).write_text(json.dumps(
+            {"setup": list(plan.setup), "setup_timeout": plan.setup_timeout,
+             "source": plan.source}))
+
+
+def pending(gitdir: Path) -> WorktreeSetup | None:
+    """The setup a worktree still needs run, or None."""
+    path = gitdir / PENDING_FILE
+    try:
+        data = json.loads(path.read_bytes())
+        return WorktreeSetup(setup=tuple(data["setup"]),
+                             setup_timeout=float(data["setup_timeout"]),
+                             source=str(path))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("worktree setup: ignoring %s: %s", path, e)
+        return None
+
+
 def _matches(root: Path, pattern: str) -> list[Path]:
     found = sorted(root.glob(pattern))[:MAX_MATCHES]
     inside = []

@@ -48,6 +48,7 @@ from ._git_worktree import (
     record_injected,
     remove_worktree,
     setup_private_exclude,
+    worktree_gitdir,
 )
 
 __all__ = ["CLAUDE_MD", "LEGACY_CLAUDE_MD", "WorkspaceManager"]
@@ -140,6 +141,7 @@ class WorkspaceManager:
                 rel for rel in worktree_setup.planned(plan, main_root)
                 if not os.path.lexists(path / rel)])  # a tracked file stays tracked
             worktree_setup.apply_files(plan, main_root, path)
+            worktree_setup.mark_pending(plan, worktree_gitdir(common, agent_id))
         except OSError as e:
             remove_worktree(repo, common, agent_id)
             raise BadSetup(f"{plan.source}: preparing {path}: {e}") from None
