@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
-            "remote-curve", "process-containment", "agent-turns", "notify"]
+            "remote-curve", "process-containment", "agent-turns", "notify", "worktree-setup"]
 
 
 def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:

@@ -166,3 +166,15 @@ def test_branch_manager_worktrees_get_the_files_and_the_setup_runs_at_the_agent_
     with daemon.client() as c:
         wait_until(lambda: "B1-UP" in screen(c, "b1"), 30, message="the agent")
     assert (tmp_path / "runs").read_text() == "run\n"
+
+
+def test_the_readme_ptyd_toml_example_is_valid() -> None:
+    import tomllib
+
+    from ptyd.daemon.git.setup import parse
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### New worktrees ready to build")[1].split("\n## ")[0]
+    example = tomllib.loads(section.split("```toml\n")[1].split("```")[0])
+    plan = parse(example["worktree"], "README.md")
+    assert plan.copy == (".env", "config/*.local.yml") and plan.setup == ("npm", "ci")
