@@ -70,6 +70,8 @@ from .config import (
     RecordingConfig,
     RemoteConfig,
 )
+from .git.setup import WorktreeSetup, parse_configured
+from .git.setup import configure as configure_worktrees
 from .logs import log
 from .notify import NotifyRule, parse_rules
 
@@ -406,6 +408,8 @@ class Configuration:
     files: list[tuple[Path, bool]] = field(default_factory=list)
     notify: list[tuple[NotifyRule, Source]] = field(default_factory=list)
     """[[notify]] entries of every file, in order (each file adds its own)."""
+    worktrees: dict[str, tuple[WorktreeSetup, Source]] = field(default_factory=dict)
+    """[worktree."<repository>"] tables by resolved path (a later file's replaces)."""
 
     def value(self, key: str) -> Any:
         return self.settings[key].value
@@ -491,6 +495,13 @@ def _apply_file(config: Configuration, path: Path, text: str, data: dict[str, An
             lines = _notify_lines(text)
             config.notify += [(rule, Source("file", path, lines[i] if i < len(lines) else None))
                               for i, rule in enumerate(rules)]
+        elif key == "worktree":
+            try:
+                worktrees = parse_configured(value)
+            except ValueError as e:
+                raise error(str(e)) from None
+            config.worktrees.update({repo: (plan, Source("file", path, _line_of(text, where)))
+                                     for repo, plan in worktrees.items()})
         elif option is None:
             if key not in _SECTIONS:
                 raise error(_unknown(key))
@@ -664,6 +675,7 @@ def daemon_config(config: Configuration) -> DaemonConfig:
                                   max_bytes=v("recording.max_bytes"), keep=v("recording.keep")),
         remote=remote,
         notify=tuple(rule for rule, _ in config.notify),
+        worktrees={repo: plan for repo, (plan, _) in config.worktrees.items()},
     )
 
 
@@ -676,7 +688,7 @@ def load_daemon_config(request: Request) -> DaemonConfig:
 
 LIVE_FIELDS = ("log_level", "kill_grace_s", "scrollback_bytes", "max_sessions",
                "max_total_scrollback_bytes", "max_pending_waits", "env_default", "env_set",
-               "recording", "notify")
+               "recording", "notify", "worktrees")
 RESTART_FIELDS = ("runtime_dir", "publish_hwm", "remote")
 
 
@@ -696,6 +708,7 @@ def reload_config(daemon: Daemon) -> None:
     changed = [name for name in LIVE_FIELDS if getattr(current, name) != getattr(new, name)]
     for name in changed:
         setattr(current, name, getattr(new, name))
+    configure_worktrees(current.worktrees)
     if "log_level" in changed:
         logging.getLogger("ptyd").setLevel(current.log_level.upper())
     log.info("config reloaded: %s", " ".join(

@@ -136,6 +136,11 @@ def show_text(config: Configuration) -> str:
         else:
             lines.append(_row(f"{name} = {option.kind.render(setting.value)}", setting.source))
     lines += _notify_text(config)
+    for repo, (plan, source) in sorted(config.worktrees.items()):
+        lines += ["", _row(f"[worktree.{json.dumps(repo)}]", source)]
+        lines += [f"{key} = {json.dumps(list(getattr(plan, key)))}"
+                  for key in ("copy", "symlink", "setup")]
+        lines.append(f"setup_timeout = {plan.setup_timeout:g}")
     return "\n".join(lines) + "\n"
 
 
@@ -174,4 +179,8 @@ def show_json(config: Configuration) -> dict[str, Any]:
                                    **setting.source.to_json()}
     return {"files": [{"path": str(p), "read": read} for p, read in config.files],
             "options": options,
-            "notify": [{**rule.to_json(), **source.to_json()} for rule, source in config.notify]}
+            "notify": [{**rule.to_json(), **source.to_json()} for rule, source in config.notify],
+            "worktree": {repo: {"copy": list(plan.copy), "symlink": list(plan.symlink),
+                                "setup": list(plan.setup), "setup_timeout": plan.setup_timeout,
+                                **source.to_json()}
+                         for repo, (plan, source) in config.worktrees.items()}}

@@ -35,6 +35,7 @@ from .config import DaemonConfig
 from .configfile import reload_config
 from .containment import Containment
 from .eventlog import EventLog
+from .git import setup as worktree_setup
 from .lifecycle import SessionLifecycle, exit_fields
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
@@ -88,6 +89,7 @@ class Daemon(SessionLifecycle, Viewing):
         self.ending: set[Session] = set()
         """Sessions whose processes are within their grace (removed ones included)."""
         self.notifier = Notifier(DaemonHost(self))
+        worktree_setup.configure(config.worktrees)
 
     # -- life cycle ----------------------------------------------------------------------------
 

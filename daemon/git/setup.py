@@ -81,6 +81,35 @@ def parse(table: object, source: str) -> WorktreeSetup:
     return WorktreeSetup(lists["copy"], lists["symlink"], lists["setup"], float(timeout), source)
 
 
+_configured: dict[str, WorktreeSetup] = {}
+"""[worktree."<repository>"] tables of the daemon's configuration file, by resolved path: the
+user's own file, so trusted as it is; they take the place of that repository's .ptyd.toml."""
+
+
+def configure(worktrees: dict[str, WorktreeSetup]) -> None:
+    """The daemon's configuration (at start and on reload)."""
+    global _configured
+    _configured = dict(worktrees)
+
+
+def parse_configured(value: object) -> dict[str, WorktreeSetup]:
+    """The configuration file's `[worktree."<repository path>"]` tables; ValueError says which
+    is wrong."""
+    if not isinstance(value, dict):
+        raise ValueError('tables [worktree."<repository path>"]')
+    found = {}
+    for name, table in value.items():
+        path = Path(name).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f'[worktree."{name}"]: the repository path must be absolute '
+                             "(or start with ~)")
+        try:
+            found[str(path.resolve())] = parse(table, f'[worktree."{name}"]')
+        except BadSetup as e:
+            raise ValueError(str(e)) from None
+    return found
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -97,9 +126,12 @@ def trusted(root: Path, file_digest: str) -> bool:
 
 
 def load(main_root: Path) -> WorktreeSetup | None:
-    """The repository's worktree setup, or None without a .ptyd.toml; UntrustedSetup if the
-    user has not allowed it (or it changed since), BadSetup if it is not valid."""
+    """The repository's worktree setup: from the configuration file, else its .ptyd.toml, else
+    None; UntrustedSetup if the user has not allowed that file (or it changed since), BadSetup
+    if it is not valid."""
     root = main_root.resolve()
+    if str(root) in _configured:
+        return _configured[str(root)]
     path = root / SETUP_FILE
     try:
         data = path.read_bytes()

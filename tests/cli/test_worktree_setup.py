@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from ptyd.client import Client
-from tests.conftest import DaemonProcess, short_tempdir, start_daemon, stop_daemon, wait_until
+from tests.conftest import (
+    DaemonProcess,
+    run_cli,
+    short_tempdir,
+    start_daemon,
+    stop_daemon,
+    wait_until,
+)
 
 GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
            "GIT_AUTHOR_NAME": "CLI", "GIT_AUTHOR_EMAIL": "cli@tests.invalid",
@@ -178,3 +185,32 @@ def test_the_readme_ptyd_toml_example_is_valid() -> None:
     example = tomllib.loads(section.split("```toml\n")[1].split("```")[0])
     plan = parse(example["worktree"], "README.md")
     assert plan.copy == (".env", "config/*.local.yml") and plan.setup == ("npm", "ci")
+
+
+def test_worktree_in_the_configuration_file_needs_no_trust_and_wins_over_ptyd_toml(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[worktree."{project}"]\ncopy = [".env"]\n'
+                      f'setup = ["sh", "-c", "echo from-config >> {tmp_path}/runs"]\n')
+    shown = run_cli("config", "show", "--config", str(config))
+    assert shown.returncode == 0, shown.stderr
+    assert f'[worktree."{project}"]' in shown.stdout and 'copy = [".env"]' in shown.stdout
+    base = short_tempdir()
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / "state"))  # nothing trusted there
+    d = start_daemon(base / "run", "--config", str(config))
+    try:
+        made = cli(d, "new", "--repo", str(project), "--task", "T4", "-s", "c1", "-d", "--",
+                   "sh", "-c", "echo C1-UP; exec sleep 60")
+        assert made.returncode == 0, made.stderr
+        with d.client() as c:
+            wait_until(lambda: "C1-UP" in screen(c, "c1"), 30, message="the agent")
+        worktree = project / "sandbox" / "c1"
+        assert (worktree / ".env").exists() and not (worktree / "node_modules").exists()
+        assert (tmp_path / "runs").read_text() == "from-config\n"
+    finally:
+        assert stop_daemon(d) == 0, d.log()
+        shutil.rmtree(base, ignore_errors=True)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[worktree."relative/repo"]\ncopy = [".env"]\n')
+    refused = run_cli("config", "show", "--config", str(bad))
+    assert refused.returncode == 1 and "must be absolute" in refused.stderr
