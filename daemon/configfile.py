@@ -39,6 +39,14 @@ start with it; a reload (SIGHUP) keeps the configuration the daemon has and logs
     publish = "tcp://0.0.0.0:7711"
     server_secret_key = "/etc/ptyd/server.key_secret"
     authorized_keys = "/etc/ptyd/authorized_keys"   # a directory of client public keys
+
+    [[notify]]                      # daemon/notify.py: tell a person when an agent needs them
+    states = ["waiting", "error"]
+    command = ["notify-send", "ptyd", "{session}: {state} {reason}"]
+
+    [worktree."~/src/app"]          # daemon/git/setup.py: how new worktrees are prepared
+    copy = [".env"]
+    setup = ["npm", "ci"]
 """
 
 from __future__ import annotations
