@@ -33,6 +33,7 @@ import os
 import re
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -171,6 +172,8 @@ class NotifyHost(Protocol):
 
     @property
     def notify_rules(self) -> tuple[NotifyRule, ...]: ...
+    @property
+    def stopping(self) -> bool: ...
     def call_later(self, delay: float, callback: Callable[[], None]) -> None: ...
     def start_task(self, coro: Awaitable[Any]) -> None: ...
     async def run_helper(self, argv: list[str], timeout: float, *,
@@ -193,8 +196,9 @@ class Notifier:
 
     def __init__(self, host: NotifyHost) -> None:
         self.host = host
-        self._armed: dict[tuple[int, int], float] = {}
-        """(id of the session, rule index) -> state_since of the entry it was armed for."""
+        self._armed: weakref.WeakKeyDictionary[Session, dict[int, float]] = (
+            weakref.WeakKeyDictionary())
+        """Per session (forgotten with it): rule index -> state_since of the entry armed for."""
         self._slots = asyncio.Semaphore(MAX_RUNNING)
         self._queued = 0
         self.delivered = 0
@@ -206,19 +210,16 @@ class Notifier:
         for index, rule in enumerate(rules):
             if not rule.matches(session.state, session.name):
                 continue
-            key, entry = (id(session), index), session.state_since
-            if self._armed.get(key) == entry:
+            armed, entry = self._armed.setdefault(session, {}), session.state_since
+            if armed.get(index) == entry:
                 continue  # same entry (a new reason or text): notified once already
-            self._armed[key] = entry
+            armed[index] = entry
             self.host.call_later(rule.delay, functools.partial(
                 self._due, rule, session, session.state, entry))
 
-    def forget(self, session: Session) -> None:
-        """A removed session: drop its debounce entries."""
-        for key in [k for k in self._armed if k[0] == id(session)]:
-            del self._armed[key]
-
     def _due(self, rule: NotifyRule, session: Session, state: str, entry: float) -> None:
+        if self.host.stopping:
+            return  # sessions ended by a shutdown or an upgrade page nobody
         if session.state != state or session.state_since != entry:
             log.debug("session=%s notify skipped: %s lasted less than %gs", session.name,
                       state, rule.delay)
@@ -311,6 +312,10 @@ class DaemonHost:
     @property
     def notify_rules(self) -> tuple[NotifyRule, ...]:
         return self.daemon.config.notify  # read each time: a reload (SIGHUP) applies at once
+
+    @property
+    def stopping(self) -> bool:
+        return self.daemon.stopping
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         assert self.daemon._loop is not None
