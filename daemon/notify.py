@@ -2,7 +2,7 @@
 when a session enters a state (`waiting`, `error`, `idle`, `exited`).
 
     [[notify]]
-    states = ["waiting", "error"]            # which states page (idle, exited also allowed)
+    states = ["waiting", "error"]            # which states page (idle: a turn ended; exited)
     sessions = ["agent-*"]                   # session name globs (default: every session)
     command = ["notify-send", "ptyd", "{session}: {state} {reason}"]
     # or: webhook = "https://hooks.example.com/T0/B0/xyz"   (https, or http to loopback only)
@@ -206,6 +206,8 @@ class Notifier:
 
     def on_state(self, session: Session) -> None:
         """Called by every state change (lifecycle.set_state)."""
+        if session.state == IDLE and session.turn == 0:
+            return  # ready at start-up: no turn has ended, nobody to tell
         rules = [*self.host.notify_rules, *session.notify]
         for index, rule in enumerate(rules):
             if not rule.matches(session.state, session.name):
