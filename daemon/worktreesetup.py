@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .agentstate import ERROR
 from .logs import log
+from .safefiles import read_private
 
 if TYPE_CHECKING:
     from .git.setup import WorktreeSetup
@@ -37,7 +38,7 @@ def on_exit(d: Daemon, session: Session) -> bool:
         return False
     path = Path(session.setup_status)
     try:
-        outcome = json.loads(path.read_bytes())
+        outcome = json.loads(read_private(path))  # not through a link the agent planted
     except (OSError, ValueError):
         return False  # setup passed (the agent ran) or the wrapper died: the usual rules
     finally:

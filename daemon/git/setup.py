@@ -177,11 +177,23 @@ def pending(gitdir: Path) -> WorktreeSetup | None:
         return None
 
 
+def _in_other_checkout(root: Path, rel: Path) -> bool:
+    """Inside another worktree (the agents' sandboxes usually lie in the main checkout): a
+    `**/.env` must not copy another agent's files."""
+    here = root
+    for part in rel.parts:
+        here = here / part
+        if (here / ".git").exists():
+            return True
+    return False
+
+
 def _matches(root: Path, pattern: str) -> list[Path]:
     found = sorted(root.glob(pattern))[:MAX_MATCHES]
     inside = []
     for match in found:
-        if ".git" in match.relative_to(root).parts:
+        rel = match.relative_to(root)
+        if ".git" in rel.parts or _in_other_checkout(root, rel):
             continue
         if match.is_symlink() or not match.resolve().is_relative_to(root):
             log.warning("worktree setup: %s skipped: a symlink", match)

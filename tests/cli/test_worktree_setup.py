@@ -214,3 +214,19 @@ def test_worktree_in_the_configuration_file_needs_no_trust_and_wins_over_ptyd_to
     bad.write_text('[worktree."relative/repo"]\ncopy = [".env"]\n')
     refused = run_cli("config", "show", "--config", str(bad))
     assert refused.returncode == 1 and "must be absolute" in refused.stderr
+
+
+def test_a_glob_never_copies_another_agents_worktree(
+        daemon: DaemonProcess, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ptyd.runtime.branches import BranchManager
+
+    (project / ".ptyd.toml").write_text('[worktree]\ncopy = ["**/.env"]\n')
+    assert cli(daemon, "trust-repo", str(project)).returncode == 0
+    monkeypatch.setenv("PTYD_DIR", str(daemon.dir))
+    branches = BranchManager(repo_dir=project)
+    branches.create_agent_branch(agent_id="g1", task_id="T5")
+    (project / "sandbox" / "g1" / ".env").write_text("G1-ONLY\n")
+    branches.create_agent_branch(agent_id="g2", task_id="T5")
+    second = project / "sandbox" / "g2"
+    assert (second / ".env").read_text() == "SECRET=hunter2\n"
+    assert not (second / "sandbox").exists()  # nothing of g1's worktree

@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import shlex
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -233,3 +234,20 @@ def test_the_readme_notify_example_is_a_valid_configuration(tmp_path: Path) -> N
     rules = json.loads(shown.stdout)["notify"]
     assert [r["states"] for r in rules] == [["waiting", "error"], ["idle", "exited"]]
     assert rules[0]["command"][0] == "notify-send" and rules[1]["webhook"].startswith("https:")
+
+
+def test_a_reload_applies_new_notify_rules(serve: Any, rundir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "notes.jsonl"
+    d = serve("# no rules yet\n")
+    (rundir.parent / "config.toml").write_text(f"""
+[[notify]]
+states = ["exited"]
+command = {recorder(out, "{session}")}
+delay = 0
+""")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "config reloaded: notify=" in d.log(), 20, message="the reload")
+    with d.client() as c:
+        c.spawn(["true"], name="after-reload")
+        wait_until(lambda: notes(out), 20, message="the note")
+    assert [n["argv"] for n in notes(out)] == [["after-reload"]]
