@@ -126,9 +126,9 @@ class Session:
     branch: str | None = None
     integration: str | None = None
     notify: tuple[NotifyRule, ...] = ()
+    """The spawn's own `notify` rules, on top of the configured [[notify]] (daemon/notify.py)."""
     setup_status: str | None = None
     """The status file of a worktree setup run before the agent (daemon/worktreesetup.py)."""
-    """The spawn's own `notify` rules, on top of the configured [[notify]] (daemon/notify.py)."""
     sandbox_dir: str | None = None
     dirty: bool | None = None
     """Whether the checkout held uncommitted work when last looked at (`info` looks, `list`
