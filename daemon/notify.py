@@ -13,8 +13,8 @@ Debounce: one delivery per session, rule and state *entry* (a change of state_re
 same state is not a new entry), and only if the state still holds `delay` seconds after it was
 entered, so a permission prompt a script answers at once pages nobody. Deliveries run off the
 event loop (a child reaped by the daemon's SIGCHLD handler, or a worker thread for a webhook),
-at most MAX_RUNNING at once, each bounded by its timeout; beyond MAX_QUEUED waiting ones new
-deliveries are dropped. A failure is logged once and never retried.
+at most MAX_RUNNING at once, each bounded by its timeout; beyond MAX_QUEUED running or waiting
+ones new deliveries are dropped. A failure is logged once and never retried.
 
 A command gets a clean environment (a few of the daemon's own variables so a desktop notifier
 reaches the display, never the agent's) plus PTYD_SESSION, PTYD_STATE, PTYD_REASON,
@@ -31,6 +31,7 @@ import ipaddress
 import json
 import os
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 import weakref
