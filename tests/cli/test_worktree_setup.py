@@ -4,6 +4,7 @@ as referee."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -230,3 +231,22 @@ def test_a_glob_never_copies_another_agents_worktree(
     second = project / "sandbox" / "g2"
     assert (second / ".env").read_text() == "SECRET=hunter2\n"
     assert not (second / "sandbox").exists()  # nothing of g1's worktree
+
+
+def test_trust_repo_records_path_and_hash_privately_and_revokes(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    record = tmp_path / "state" / "ptyd" / "trusted-repos.json"
+    assert run_cli("trust-repo", str(project)).returncode == 0
+    digest = hashlib.sha256((project / ".ptyd.toml").read_bytes()).hexdigest()
+    assert json.loads(record.read_text())["repos"] == {str(project.resolve()): digest}
+    assert record.stat().st_mode & 0o777 == 0o600
+    revoked = run_cli("trust-repo", "--revoke", str(project))
+    assert revoked.returncode == 0 and "no longer trusted" in revoked.stdout
+    assert json.loads(record.read_text())["repos"] == {}
+    (tmp_path / "plain").mkdir()
+    not_repo = run_cli("trust-repo", str(tmp_path / "plain"))
+    assert not_repo.returncode == 1 and "is not in a git repository" in not_repo.stderr
+    (project / ".ptyd.toml").unlink()
+    nothing = run_cli("trust-repo", str(project))
+    assert nothing.returncode == 1 and "has no .ptyd.toml" in nothing.stderr
