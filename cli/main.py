@@ -195,7 +195,8 @@ def cmd_new(args: argparse.Namespace) -> int:
               "record_input": args.record_input, "cols": cols, "rows": rows, "scrollback_bytes": args.scrollback,
               "size_policy": args.size_policy, "agent": args.agent, "timeout": args.timeout,
               "idle_after": args.idle_after, "persistent": args.persistent or None,
-              "trust": args.trust or None, "keep_processes": args.keep_processes or None}
+              "trust": args.trust or None, "keep_processes": args.keep_processes or None,
+              "notify": _notify_rules(args.notify)}
     if args.trust and args.agent is None:
         raise UsageError("--trust needs --agent claude (trust the folder in which agent?)")
     params.update(_agent_branch_options(args))
@@ -208,6 +209,15 @@ def cmd_new(args: argparse.Namespace) -> int:
     else:
         print(info["name"])
     return 0
+
+
+def _notify_rules(values: list[str] | None) -> list[dict[str, Any]] | None:
+    from .notifyopt import parse_notify
+
+    try:
+        return [parse_notify(v) for v in values] if values else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _agent_branch_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -227,6 +237,17 @@ def _agent_branch_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"cwd": None, "repo": os.path.abspath(args.repo), "task": args.task,
             "integration": args.integration,
             "sandbox_dir": os.path.abspath(args.sandbox_dir) if args.sandbox_dir else None}
+
+
+def cmd_trust_repo(args: argparse.Namespace) -> int:
+    from .trustrepo import trust
+
+    try:
+        print(trust(args.directory, args.revoke))
+    except (ValueError, OSError) as e:
+        print(f"ptyd trust-repo: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -738,6 +759,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "first, as if you accepted its trust dialog")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="stop the session after this long (the daemon enforces it)")
+    p.add_argument("--notify", action="append", metavar="STATES=ACTION",
+                   help="run a command or POST to a webhook when this session enters one of "
+                   "STATES (waiting,error,idle,exited), e.g. 'waiting,error=notify-send ptyd "
+                   "{session}' or exited=http://127.0.0.1:8080/hook (repeatable)")
     p.add_argument("--keep-processes", action="store_true",
                    help="when the program exits by itself, keep the processes it left running "
                    "(default: they are ended too; ptyd kill/rm end them)")
@@ -820,6 +845,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "dialog; keys always go through)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="with --wait")
     p.add_argument("items", nargs=argparse.REMAINDER, help="TEXT | -k KEY ...")
+
+    p = verb("trust-repo", cmd_trust_repo, "allow a repository's .ptyd.toml (as it is now) to "
+             "prepare new worktrees: copy its files, run its setup command")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--revoke", action="store_true", help="take the permission back")
 
     verb("config", cmd_config, "show the daemon's configuration and where each value "
              "comes from: ptyd config show [--json] [serve options]", add_help=False)

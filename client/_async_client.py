@@ -319,8 +319,8 @@ class AsyncClient:
                     stderr: str | None = None,
                     extra_env: Mapping[str, str] | None = None,
                     record: str | None = None, record_input: bool | None = None,
-                    trust: bool | None = None, keep_processes: bool | None = None
-                    ) -> AsyncSession:
+                    trust: bool | None = None, keep_processes: bool | None = None,
+                    notify: list[dict[str, Any]] | None = None) -> AsyncSession:
         """Start `argv` under a new PTY; returns a handle on the session, which is also its
         info (a dict).
 
@@ -344,6 +344,8 @@ class AsyncClient:
         (the session's HOME) first, which answers Claude's "trust this folder" dialog.
         `keep_processes`: processes the program leaves behind when it exits by itself keep
         running (by default they are ended with it).
+        `notify`: this session's own notification rules, each a dict as a [[notify]] table
+        of the configuration file (states, sessions, command or webhook, delay, timeout).
         """
         info = await self.request("spawn", {
             "argv": list(argv), "name": name,
@@ -352,7 +354,7 @@ class AsyncClient:
             "rows": rows, "scrollback_bytes": scrollback_bytes, "size_policy": size_policy,
             "agent": agent, "agent_settings": agent_settings, "idle_after": idle_after,
             "timeout": timeout, "stderr": stderr, "trust": trust or None,
-            "keep_processes": keep_processes})
+            "keep_processes": keep_processes, "notify": notify})
         return self._handle(info, int(info.get("base", 0)))
 
     async def session(self, name: str, *, start: int | None = None) -> AsyncSession:

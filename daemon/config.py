@@ -15,6 +15,9 @@ from pathlib import Path
 from ptyd.proto import limits
 from ptyd.proto.locations import default_recording_dir
 
+from .git.setup import WorktreeSetup
+from .notify import NotifyRule
+
 DEFAULT_RECORDING_MAX_BYTES = 64 << 20
 DEFAULT_RECORDING_KEEP = 5
 
@@ -70,6 +73,10 @@ class DaemonConfig:
     """Set in every session's environment, over the client's."""
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     remote: RemoteConfig | None = None
+    notify: tuple[NotifyRule, ...] = ()
+    """[[notify]] rules: commands or webhooks run when a session enters a state."""
+    worktrees: dict[str, WorktreeSetup] = field(default_factory=dict)
+    """[worktree."<repository>"]: how new worktrees of that repository are prepared."""
     reloader: Callable[[], DaemonConfig] | None = field(default=None, repr=False,
                                                         compare=False)
     """Loads the configuration again from the same files and command line (SIGHUP)."""

@@ -39,6 +39,14 @@ start with it; a reload (SIGHUP) keeps the configuration the daemon has and logs
     publish = "tcp://0.0.0.0:7711"
     server_secret_key = "/etc/ptyd/server.key_secret"
     authorized_keys = "/etc/ptyd/authorized_keys"   # a directory of client public keys
+
+    [[notify]]                      # daemon/notify.py: tell a person when an agent needs them
+    states = ["waiting", "error"]
+    command = ["notify-send", "ptyd", "{session}: {state} {reason}"]
+
+    [worktree."~/src/app"]          # daemon/git/setup.py: how new worktrees are prepared
+    copy = [".env"]
+    setup = ["npm", "ci"]
 """
 
 from __future__ import annotations
@@ -70,7 +78,10 @@ from .config import (
     RecordingConfig,
     RemoteConfig,
 )
+from .git.setup import WorktreeSetup, parse_configured
+from .git.setup import configure as configure_worktrees
 from .logs import log
+from .notify import NotifyRule, parse_rules
 
 if TYPE_CHECKING:
     from .server import Daemon
@@ -403,6 +414,10 @@ class Configuration:
     settings: dict[str, Setting]
     tables: dict[str, dict[str, Setting]]
     files: list[tuple[Path, bool]] = field(default_factory=list)
+    notify: list[tuple[NotifyRule, Source]] = field(default_factory=list)
+    """[[notify]] entries of every file, in order (each file adds its own)."""
+    worktrees: dict[str, tuple[WorktreeSetup, Source]] = field(default_factory=dict)
+    """[worktree."<repository>"] tables by resolved path (a later file's replaces)."""
 
     def value(self, key: str) -> Any:
         return self.settings[key].value
@@ -480,7 +495,22 @@ def _apply_file(config: Configuration, path: Path, text: str, data: dict[str, An
         def error(reason: str, key: str = key, where: tuple[str, ...] = where) -> ConfigError:
             return ConfigError(reason, path=path, line=_line_of(text, where), key=key)
 
-        if option is None:
+        if key == "notify":
+            try:
+                rules = parse_rules(value)
+            except ValueError as e:
+                raise error(str(e)) from None
+            lines = _notify_lines(text)
+            config.notify += [(rule, Source("file", path, lines[i] if i < len(lines) else None))
+                              for i, rule in enumerate(rules)]
+        elif key == "worktree":
+            try:
+                worktrees = parse_configured(value)
+            except ValueError as e:
+                raise error(str(e)) from None
+            config.worktrees.update({repo: (plan, Source("file", path, _line_of(text, where)))
+                                     for repo, plan in worktrees.items()})
+        elif option is None:
             if key not in _SECTIONS:
                 raise error(_unknown(key))
             if not isinstance(value, dict):
@@ -580,6 +610,12 @@ _HEADER_RE = re.compile(rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
 _ASSIGN_RE = re.compile(rf"\s*({_DOTTED})\s*=")
 
 
+def _notify_lines(text: str) -> list[int]:
+    """The line of each [[notify]] header, in order."""
+    return [n for n, line in enumerate(text.splitlines(), 1)
+            if re.match(r"\s*\[\[\s*notify\s*\]\]", line)]
+
+
 def _key_parts(dotted: str) -> tuple[str, ...]:
     parts = re.findall(rf"\s*({_BARE_OR_QUOTED})\s*(?:\.|$)", dotted)
     return tuple(json.loads(p) if p.startswith('"') else p.strip("'") for p in parts)
@@ -646,6 +682,8 @@ def daemon_config(config: Configuration) -> DaemonConfig:
                                   dir=v("recording.dir"),
                                   max_bytes=v("recording.max_bytes"), keep=v("recording.keep")),
         remote=remote,
+        notify=tuple(rule for rule, _ in config.notify),
+        worktrees={repo: plan for repo, (plan, _) in config.worktrees.items()},
     )
 
 
@@ -658,7 +696,7 @@ def load_daemon_config(request: Request) -> DaemonConfig:
 
 LIVE_FIELDS = ("log_level", "kill_grace_s", "scrollback_bytes", "max_sessions",
                "max_total_scrollback_bytes", "max_pending_waits", "env_default", "env_set",
-               "recording")
+               "recording", "notify", "worktrees")
 RESTART_FIELDS = ("runtime_dir", "publish_hwm", "remote")
 
 
@@ -678,6 +716,7 @@ def reload_config(daemon: Daemon) -> None:
     changed = [name for name in LIVE_FIELDS if getattr(current, name) != getattr(new, name)]
     for name in changed:
         setattr(current, name, getattr(new, name))
+    configure_worktrees(current.worktrees)
     if "log_level" in changed:
         logging.getLogger("ptyd").setLevel(current.log_level.upper())
     log.info("config reloaded: %s", " ".join(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from . import agentdriver, persist
+from . import agentdriver, persist, worktreesetup
 from .agentstate import ERROR, EXITED, IDLE, WORKING, Change, WaitFor, allowed
 from .containment import EPOCH_VAR, Containment
 from .logs import log
@@ -25,6 +25,7 @@ from .session import EOF_AFTER_EXIT_S, Session
 
 if TYPE_CHECKING:
     from .config import DaemonConfig
+    from .notify import Notifier
     from .recording import Recordings
     from .resume import Registry
 
@@ -56,6 +57,7 @@ class SessionLifecycle:
         _helper_exits: dict[int, asyncio.Future[int]]
         _persist: bool
         _dirty: bool
+        notifier: Notifier
 
         def emit(self, type_: str, **fields: Any) -> dict[str, Any]: ...
         def publish(self, frames: list[bytes]) -> None: ...
@@ -119,6 +121,7 @@ class SessionLifecycle:
                           state_reason=state_reason, state_text=state_text, turn=session.turn)
         session.state_seq = event["seq"]
         self.resolve_waiters(session)
+        self.notifier.on_state(session)
         if state == IDLE and session.agent is not None:
             agentdriver.schedule_release(self, session)
 
@@ -225,7 +228,8 @@ class SessionLifecycle:
     def _finish(self, session: Session) -> None:
         if session.finished:
             return
-        agentdriver.on_exit(self, session)
+        if not worktreesetup.on_exit(self, session):
+            agentdriver.on_exit(self, session)
         session.finished = True
         session.exited_at = time.time()
         session.ended_mono = time.monotonic()

@@ -142,7 +142,24 @@ def show_text(config: Configuration) -> str:
             lines.append(_row(f"# {name} = (not set)", setting.source))
         else:
             lines.append(_row(f"{name} = {option.kind.render(setting.value)}", setting.source))
+    lines += _notify_text(config)
+    for repo, (plan, source) in sorted(config.worktrees.items()):
+        lines += ["", _row(f"[worktree.{json.dumps(repo)}]", source)]
+        lines += [f"{key} = {json.dumps(list(getattr(plan, key)))}"
+                  for key in ("copy", "symlink", "setup")]
+        lines.append(f"setup_timeout = {plan.setup_timeout:g}")
     return "\n".join(lines) + "\n"
+
+
+def _notify_text(config: Configuration) -> list[str]:
+    """The [[notify]] rules (daemon/notify.py), as TOML, each with its source."""
+    if not config.notify:
+        return ["", "# [[notify]] (none)"]
+    lines: list[str] = []
+    for rule, source in config.notify:
+        lines += ["", _row("[[notify]]", source)]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in rule.to_json().items()]
+    return lines
 
 
 def _row(assignment: str, source: Source) -> str:
@@ -168,4 +185,9 @@ def show_json(config: Configuration) -> dict[str, Any]:
             options[option.key] = {"value": option.kind.to_json(setting.value),
                                    **setting.source.to_json()}
     return {"files": [{"path": str(p), "read": read} for p, read in config.files],
-            "options": options}
+            "options": options,
+            "notify": [{**rule.to_json(), **source.to_json()} for rule, source in config.notify],
+            "worktree": {repo: {"copy": list(plan.copy), "symlink": list(plan.symlink),
+                                "setup": list(plan.setup), "setup_timeout": plan.setup_timeout,
+                                **source.to_json()}
+                         for repo, (plan, source) in config.worktrees.items()}}

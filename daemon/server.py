@@ -35,9 +35,11 @@ from .config import DaemonConfig
 from .configfile import reload_config
 from .containment import Containment
 from .eventlog import EventLog
+from .git import setup as worktree_setup
 from .lifecycle import SessionLifecycle, exit_fields
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
+from .notify import DaemonHost, Notifier
 from .peers import PeerGate
 from .recording import Recordings
 from .replybudget import ReplyBudget
@@ -86,6 +88,8 @@ class Daemon(SessionLifecycle, Viewing):
         self.containment = Containment()
         self.ending: set[Session] = set()
         """Sessions whose processes are within their grace (removed ones included)."""
+        self.notifier = Notifier(DaemonHost(self))
+        worktree_setup.configure(config.worktrees)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -340,27 +344,36 @@ class Daemon(SessionLifecycle, Viewing):
             self._ctx.destroy(linger=20)  # let replies already queued (the upgrade's) leave
             self._ctx = None
 
-    async def run_helper(self, argv: list[str], timeout: float) -> tuple[int, str]:
+    async def run_helper(self, argv: list[str], timeout: float, *,
+                         env: dict[str, str] | None = None, cwd: str | None = None,
+                         new_session: bool = False) -> tuple[int, str]:
         """Run a short helper program without blocking the loop; (exit code, its output).
-        Our SIGCHLD reaper hands its exit status over, so nothing else may wait for it."""
+        Our SIGCHLD reaper hands its exit status over, so nothing else may wait for it.
+        `new_session`: its own process group, all killed at the timeout (a hung `sh -c`)."""
         import subprocess
         import tempfile
 
         assert self._loop is not None
         with tempfile.TemporaryFile() as out:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT)
+                                    stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                    start_new_session=new_session)
             future: asyncio.Future[int] = self._loop.create_future()
             self._helper_exits[proc.pid] = future
             self._on_sigchld()  # in case it already exited
             try:
                 code = await asyncio.wait_for(future, timeout)
             except TimeoutError:
+                if new_session:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)  # the group id is its pid
                 proc.kill()
                 return -1, f"timed out after {timeout:g}s"
             finally:
                 if proc.returncode is None:  # reaped by us: keep Popen from waiting again
-                    proc.returncode = future.result() if future.done() else -9
+                    # wait_for cancelled the future at the timeout: no result to read then
+                    done = future.done() and not future.cancelled()
+                    proc.returncode = future.result() if done else -9
             out.seek(0)
             return code, out.read().decode(errors="replace")
 

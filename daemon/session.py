@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .agentstate import DEFAULT_IDLE_AFTER_S, EXITED, STARTING, WaitFor
+from .notify import NotifyRule
 from .scrollback import Scrollback
 from .termstate import TermState
 from .viewers import Viewer
@@ -124,6 +125,10 @@ class Session:
     name is the agent id, its cwd the agent's checkout under `sandbox_dir`."""
     branch: str | None = None
     integration: str | None = None
+    notify: tuple[NotifyRule, ...] = ()
+    """The spawn's own `notify` rules, on top of the configured [[notify]] (daemon/notify.py)."""
+    setup_status: str | None = None
+    """The status file of a worktree setup run before the agent (daemon/worktreesetup.py)."""
     sandbox_dir: str | None = None
     dirty: bool | None = None
     """Whether the checkout held uncommitted work when last looked at (`info` looks, `list`

@@ -169,12 +169,26 @@ class RepositoryLocked(GitWorkspaceError):
     kind = "repository_locked"
 
 
+class UntrustedSetup(GitWorkspaceError):
+    """The repository's `.ptyd.toml` would copy files and run commands in a new worktree, and
+    the user has not allowed it (`ptyd trust-repo DIR`), or it changed since."""
+
+    kind = "untrusted_setup"
+
+
+class BadSetup(GitWorkspaceError):
+    """The repository's worktree setup (`.ptyd.toml`, or [worktree] of the configuration)
+    is invalid: not TOML, an unknown key, a path outside the repository."""
+
+    kind = "bad_setup"
+
+
 ERRORS: dict[str, type[GitWorkspaceError]] = {
     cls.kind: cls
     for cls in (GitWorkspaceError, NotARepository, InvalidArgument, UnknownAgent, BranchExists,
                 SandboxExists, SandboxMissing, DetachedHead, WrongBranch, NothingToCommit,
                 UncommittedChanges, MergeConflict, NotMerged, RemoteMissing, PushRejected,
-                RepositoryLocked, CredentialsFailed)
+                RepositoryLocked, CredentialsFailed, UntrustedSetup, BadSetup)
 }
 """Every exception class by its `kind`."""
 

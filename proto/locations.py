@@ -34,6 +34,12 @@ def default_state_dir(env: Mapping[str, str], home: str) -> Path:
     return _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "ptyd"
 
 
+def trusted_repos_file(env: Mapping[str, str], home: str) -> Path:
+    """$XDG_STATE_HOME/ptyd/trusted-repos.json: the repositories whose `.ptyd.toml` the user
+    allowed (`ptyd trust-repo`), each with the SHA-256 of the file allowed."""
+    return default_state_dir(env, home) / "trusted-repos.json"
+
+
 def default_recording_dir(env: Mapping[str, str], home: str) -> Path:
     """$XDG_STATE_HOME/ptyd/recordings, ~/.local/state/ptyd/recordings by default."""
     return _xdg(env, "XDG_STATE_HOME", home, ".local/state") / "ptyd" / "recordings"

@@ -85,6 +85,9 @@ class Spawn:
     keep_processes: bool = False
     """Processes the program leaves behind when it exits by itself keep running (by default
     they are ended, as systemd does for a service)."""
+    notify: tuple[dict[str, Any], ...] | None = None
+    """This session's own notification rules, tables as [[notify]] in the configuration file
+    (the daemon checks them: states, sessions, command or webhook, delay, timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +415,7 @@ def _spawn(p: Params) -> Spawn:
         extra_env=p.text_map("extra_env", max_items=MAX_ENV_ITEMS),
         trust=p.flag("trust"),
         keep_processes=p.flag("keep_processes"),
+        notify=_notify_rules(p),
     )
     if spawn.trust and spawn.agent is None:
         raise bad_request("spawn: 'trust' needs 'agent' (trust the folder in which agent's "
@@ -441,6 +445,22 @@ def _spawn(p: Params) -> Spawn:
             raise bad_request("spawn: 'agent_settings.hooks' must map event names to lists of "
                               "hook entries, as in Claude Code's settings", param="agent_settings")
     return spawn
+
+
+MAX_SPAWN_NOTIFY_RULES = 16
+
+
+def _notify_rules(p: Params) -> tuple[dict[str, Any], ...] | None:
+    """spawn's `notify`: a list of tables; their keys and values are checked by the daemon."""
+    value = p.raw("notify", False)
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) > MAX_SPAWN_NOTIFY_RULES
+            or not all(isinstance(v, dict) and _json_like(v) for v in value)):
+        raise bad_request(f"spawn: 'notify' must be a list of at most {MAX_SPAWN_NOTIFY_RULES} "
+                          "tables (each as a [[notify]] entry of the configuration file)",
+                          param="notify")
+    return tuple(value)
 
 
 def _json_like(value: Any, depth: int = 0) -> bool:

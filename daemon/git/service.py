@@ -35,8 +35,11 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.gitworkspace import BranchExists, GitWorkspaceError, UnknownAgent
 
 from ..logs import log
+from . import setup as worktree_setup
 from ._git import check_branch_name, configured_identity, find_common_dir, open_repo
+from ._git_worktree import worktree_gitdir
 from .branches import BranchManager
+from .setup import WorktreeSetup
 from .workspace import WorkspaceManager
 
 P = ParamSpec("P")
@@ -93,6 +96,8 @@ class Checkout:
     sandbox: Path
     created: bool
     """False when the agent's branch for this task existed and was reused."""
+    setup: WorktreeSetup | None = None
+    """A new worktree's `setup` command to run before the agent (.ptyd.toml), if any."""
 
 
 def _manager(where: AgentBranch, author: ops.Author | None = None) -> BranchManager:
@@ -227,7 +232,9 @@ def check_out(where: AgentBranch, task: str) -> Checkout:
         branches.workspace.create_sandbox(where.agent)  # returns it, or checks it out again
         created = False
     sandbox = (branches.workspace.base_dir / where.agent).absolute()
-    return Checkout(name, sandbox, created)
+    # A setup not yet run (a worktree made by BranchManager, or whose setup failed) runs now.
+    plan = worktree_setup.pending(worktree_gitdir(branches.common_dir, where.agent))
+    return Checkout(name, sandbox, created, plan)
 
 
 def discard(where: AgentBranch) -> None:

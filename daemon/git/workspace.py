@@ -18,12 +18,14 @@ a restarted daemon) agree on what exists. Every method is safe to call from seve
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pygit2
 
 from ptyd.proto.gitworkspace import (
+    BadSetup,
     GitWorkspaceError,
     NotARepository,
     SandboxExists,
@@ -33,6 +35,7 @@ from ptyd.proto.gitworkspace import (
 )
 
 from . import _git_registry as registry
+from . import setup as worktree_setup
 from ._git import StrPath, check_branch_name, check_id, find_common_dir, git_errors, locks_for
 from ._git import open_repo as _open
 from ._git_worktree import (
@@ -45,6 +48,7 @@ from ._git_worktree import (
     record_injected,
     remove_worktree,
     setup_private_exclude,
+    worktree_gitdir,
 )
 
 __all__ = ["CLAUDE_MD", "LEGACY_CLAUDE_MD", "WorkspaceManager"]
@@ -109,6 +113,8 @@ class WorkspaceManager:
                 branch = self._branch_to_check_out(repo, agent_id, branch)
                 if self._existing_sandbox(repo, agent_id, branch, path):
                     return path
+                main_root = None if repo.is_bare or not repo.workdir else Path(repo.workdir)
+                plan = worktree_setup.load(main_root) if main_root else None  # refuse first
                 path.parent.mkdir(parents=True, exist_ok=True)
                 exclude_from_main(repo, common, path.parent)
                 private_config = enable_worktree_config(repo)
@@ -120,7 +126,25 @@ class WorkspaceManager:
                 # '/'-free: the agent id (a checked slug), never the branch name.
                 repo.add_worktree(agent_id, str(path.absolute()), repo.branches.local[branch])
                 setup_private_exclude(common, agent_id, private_config)
+                if plan is not None and main_root is not None:
+                    self._prepare(repo, common, agent_id, plan, main_root, path)
         return path
+
+    @staticmethod
+    def _prepare(repo: pygit2.Repository, common: Path, agent_id: str,
+                 plan: worktree_setup.WorktreeSetup, main_root: Path, path: Path) -> None:
+        """Copy and link the repository's untracked files into the new worktree (.ptyd.toml),
+        kept out of commits; a failure removes the worktree again (nothing half-ready)."""
+        try:
+            # Excluded before they exist: a concurrent status never sees them untracked.
+            record_injected(common, agent_id, [
+                rel for rel in worktree_setup.planned(plan, main_root)
+                if not os.path.lexists(path / rel)])  # a tracked file stays tracked
+            worktree_setup.apply_files(plan, main_root, path)
+            worktree_setup.mark_pending(plan, worktree_gitdir(common, agent_id))
+        except OSError as e:
+            remove_worktree(repo, common, agent_id)
+            raise BadSetup(f"{plan.source}: preparing {path}: {e}") from None
 
     @staticmethod
     def _existing_sandbox(

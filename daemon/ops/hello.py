@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
-            "remote-curve", "process-containment", "agent-turns", "pause-resume"]
+            "remote-curve", "process-containment", "agent-turns", "pause-resume", "notify",
+            "worktree-setup"]
 
 
 def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:

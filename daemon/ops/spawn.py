@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from .. import pausing
+from .. import pausing, worktreesetup
 from ..claude_config import TrustError, prepare_trust
 from ..claude_hooks import claude_argv, write_settings
 from ..logs import log
+from ..notify import NotifyRule, parse_rules
 from ..recording import plan as recording_plan
 from ..scrollback import Scrollback
 from ..session import Session
@@ -101,6 +102,7 @@ def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
                             f"the daemon holds {len(d.sessions)} sessions, its limit "
                             "(remove exited ones with ptyd rm)",
                             {"limit": "max_sessions", "max": d.config.max_sessions})
+    spawn_notify_rules(msg)
     ring_bytes = msg.scrollback_bytes or d.config.scrollback_bytes
     cap = d.config.max_total_scrollback_bytes
     wanted = ring_bytes * (2 if msg.stderr == "pipe" else 1)
@@ -110,6 +112,15 @@ def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
                             f"daemon's total of {cap} bytes (remove exited sessions with ptyd "
                             "rm, or ask for less with --scrollback)",
                             {"limit": "max_total_scrollback", "max": cap})
+
+
+def spawn_notify_rules(msg: ops.Spawn) -> tuple[NotifyRule, ...]:
+    """The spawn's own `notify` rules (daemon/notify.py), or a bad_request naming the bad one."""
+    try:
+        return parse_rules(list(msg.notify or ()))
+    except ValueError as e:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: notify{e}",
+                            {"param": "notify"}) from None
 
 
 def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
@@ -149,9 +160,11 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     if msg.persistent:
         _register(d, name, params or ops.spawn_params(msg, name), created, resumed_from)
     cgroup = d.containment.new_cgroup(epoch)
+    setup = checkout.setup if checkout is not None else None
+    status = worktreesetup.status_file(d.config.runtime_dir, epoch) if setup else None
     try:
-        child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe",
-                      cgroup=cgroup)
+        child = spawn(worktreesetup.wrap(argv, setup, status) if setup and status else argv,
+                      cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe", cgroup=cgroup)
     except SpawnError as e:
         if not d.containment.release(cgroup) and d._loop is not None:
             # The failed child may still be in it for a moment (it is exiting).
@@ -169,6 +182,8 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         session.idle_after = msg.idle_after
     session.cgroup = d.containment.confirm(cgroup, child.pid)
     session.keep_processes = msg.keep_processes
+    session.notify = spawn_notify_rules(msg)
+    session.setup_status = str(status) if status else None
     if checkout is not None:
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION
