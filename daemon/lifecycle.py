@@ -130,6 +130,16 @@ class SessionLifecycle:
                 waiter.set_result(None)
         session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The daemon's one event loop (set once `run` starts; handlers run only after)."""
+        assert self._loop is not None
+        return self._loop
+
+    def note_activity(self, session: Session, output: bool = True) -> None:
+        """For handlers (daemon/context.py): see `_note_activity`."""
+        self._note_activity(session, output)
+
     def _note_activity(self, session: Session, output: bool = True) -> None:
         """Silence fallback for programs without hooks: output means working; quiet for
         idle_after seconds means idle. One timer at most per session, armed only on output."""

@@ -86,6 +86,10 @@ class Daemon(SessionLifecycle, Viewing):
         self.containment = Containment()
         self.ending: set[Session] = set()
         """Sessions whose processes are within their grace (removed ones included)."""
+        self.preparing: set[str] = set()
+        """Names reserved by spawns whose branch and checkout are being made (ops/spawn.py)."""
+        self.dirty_checks: dict[Session, asyncio.Future[None]] = {}
+        """The git status under way per agent session's checkout (ops/info.py)."""
 
     # -- life cycle ----------------------------------------------------------------------------
 

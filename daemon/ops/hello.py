@@ -11,14 +11,14 @@ from ..session import MAX_PENDING_INPUT_BYTES
 from ..version import installed_version
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
             "remote-curve", "process-containment", "agent-turns"]
 
 
-def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
     config = d.config
     return {
         "protocol": limits.PROTOCOL_VERSION,

@@ -19,10 +19,10 @@ from ..logs import log
 from ..spawner import TOKEN_ENV
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     expected = session.env.get(TOKEN_ENV, "")
     if not msg.token or not expected or not hmac.compare_digest(msg.token, expected):

@@ -19,10 +19,10 @@ from ..agentstate import WORKING, is_key
 from ..session import MAX_PENDING_INPUT_BYTES
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
     viewer = d.viewer_of(session, msg.viewer, peer)
     if msg.viewer is not None and viewer is None:
@@ -62,6 +62,6 @@ def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
     if session.agent is None and (b"\r" in msg.data or b"\n" in msg.data):
         # Without hooks, a line submitted is a new turn: working now, idle after the silence.
         d.set_state(session, WORKING, "input", new_turn=True)
-        d._note_activity(session, output=False)
+        d.note_activity(session, output=False)
     return {"bytes": len(msg.data), "turn": turn, "seq": seq, "epoch": session.epoch,
             "held": held}

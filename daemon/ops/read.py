@@ -10,10 +10,10 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ..replybudget import REPLY_OVERHEAD_BYTES
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Read, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Read, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     ring = session.scrollback
     if msg.stream == "stderr":

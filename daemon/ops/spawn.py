@@ -11,7 +11,6 @@ import contextlib
 import os
 import secrets
 import time
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import limits, ops
@@ -26,23 +25,19 @@ from ..session import Session
 from ..spawner import SpawnError, child_env, spawn
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..git import service
-    from ..server import Daemon
 else:
     from ._gitlazy import service
 
 
-_PREPARING: weakref.WeakKeyDictionary[Daemon, set[str]] = weakref.WeakKeyDictionary()
-"""Per daemon, the names of sessions whose branch and checkout are being made."""
-
-
-def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> Any:
+def handle(d: Context, msg: ops.Spawn, peer: bytes) -> Any:
     if msg.repo is not None:
         return _start_on_branch(d, msg)
     return start(d, msg, None, None)
 
 
-def spawn_session(d: Daemon, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
+def spawn_session(d: Context, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
     """Start a session from wire params: a persistent session relaunched at daemon start."""
     msg = ops.decode("spawn", params)
     checkout = None
@@ -59,25 +54,23 @@ def _agent_branch(msg: ops.Spawn, name: str) -> service.AgentBranch:
                                msg.sandbox_dir)
 
 
-def _free_name(d: Daemon) -> str:
+def _free_name(d: Context) -> str:
     """The lowest free number, skipping names reserved by spawns still making a checkout."""
-    preparing = _PREPARING.get(d, set())
     n = int(d.next_name())
-    while str(n) in d.sessions or str(n) in preparing:
+    while str(n) in d.sessions or str(n) in d.preparing:
         n += 1
     return str(n)
 
 
-async def _start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
+async def _start_on_branch(d: Context, msg: ops.Spawn) -> dict[str, Any]:
     name = msg.name or _free_name(d)
     admit(d, msg, name)  # refuse now what would be refused after the git work
-    preparing = _PREPARING.setdefault(d, set())
-    preparing.add(name)
+    d.preparing.add(name)
     where = _agent_branch(msg, name)
     try:
         checkout = await service.run(service.check_out, where, msg.task or "")
     finally:
-        preparing.discard(name)
+        d.preparing.discard(name)
     try:
         if d.stopping:
             raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
@@ -89,9 +82,9 @@ async def _start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
         raise
 
 
-def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
+def admit(d: Context, msg: ops.Spawn, name: str) -> None:
     """Refuse a spawn that cannot be served: the name taken, a limit reached."""
-    preparing = _PREPARING.get(d, set())
+    preparing = d.preparing
     if name in d.sessions or name in preparing:
         raise ProtocolError(ErrorCode.SESSION_EXISTS, f"a session named {name!r} already exists",
                             {"session": name})
@@ -111,7 +104,7 @@ def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
                             {"limit": "max_total_scrollback", "max": cap})
 
 
-def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
+def start(d: Context, msg: ops.Spawn, params: dict[str, Any] | None,
           resumed_from: float | None, checkout: service.Checkout | None = None,
           name: str | None = None) -> dict[str, Any]:
     """Start the program; with a `checkout` (spawn with `repo`), in the agent's checkout."""
@@ -152,9 +145,9 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         child = spawn(argv, cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe",
                       cgroup=cgroup)
     except SpawnError as e:
-        if not d.containment.release(cgroup) and d._loop is not None:
+        if not d.containment.release(cgroup):
             # The failed child may still be in it for a moment (it is exiting).
-            d._loop.call_later(1.0, d.containment.release, cgroup)
+            d.loop.call_later(1.0, d.containment.release, cgroup)
         log.info("session=%s spawn failed: %s", name, e)
         if msg.persistent:
             d.resume_registry.withdraw(name, registered)
@@ -184,7 +177,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     return session.describe()
 
 
-def _register(d: Daemon, name: str, request: dict[str, Any], created: float,
+def _register(d: Context, name: str, request: dict[str, Any], created: float,
               resumed_from: float | None) -> None:
     """Write a persistent session to the registry before it starts: one that could not be
     relaunched after a reboot must not start as if it could."""
