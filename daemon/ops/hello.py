@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ptyd.proto import limits, ops
+from ptyd.proto import limits, ops, specs
 
 from ..session import MAX_PENDING_INPUT_BYTES
 from ..version import installed_version
@@ -13,9 +13,9 @@ from ..version import installed_version
 if TYPE_CHECKING:
     from ..context import Context
 
-FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
+FEATURES = ("sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
-            "remote-curve", "process-containment", "agent-turns"]
+            "remote-curve", "process-containment", "agent-turns")
 
 
 def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
@@ -28,8 +28,8 @@ def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
         "boot": d.events.boot,
         "last_seq": d.events.last_seq,
         "started": d.started,
-        "ops": sorted(ops.DECODERS),
-        "features": FEATURES,
+        "ops": sorted(specs.BY_NAME),
+        "features": list(FEATURES),
         "endpoints": {"control": d.endpoints.control, "publish": d.endpoints.publish},
         "limits": {
             "max_request_bytes": limits.MAX_REQUEST_BYTES,

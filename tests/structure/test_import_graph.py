@@ -101,3 +101,21 @@ def test_no_cycle_wider_than_the_server_and_its_direct_helpers() -> None:
     allowed = {"server"} | graph["server"]
     for component in cycles(graph):
         assert component <= allowed, f"import cycle beyond server's helpers: {sorted(component)}"
+
+
+def test_no_per_daemon_state_at_module_level_in_handlers() -> None:
+    """Two daemons in one process (the tests start many) must not share a handler's state:
+    no module-level dict, set, list or weak dictionary under daemon/ops/."""
+    mutable = {"dict", "set", "list", "WeakKeyDictionary", "WeakValueDictionary", "defaultdict"}
+    found = []
+    for path in sorted((DAEMON / "ops").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+            if isinstance(value, (ast.Dict, ast.Set, ast.List)) and path.name != "__init__.py":
+                found.append(f"{path.name}:{node.lineno}")
+            elif isinstance(value, ast.Call):
+                func = value.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in mutable:
+                    found.append(f"{path.name}:{node.lineno}")
+    assert found == []
