@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 FEATURES = ("sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
-            "remote-curve", "process-containment", "agent-turns")
+            "remote-curve", "process-containment", "agent-turns", "agent-trust",
+            "memory-budgets")
 
 
 def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
@@ -57,5 +58,6 @@ def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
             "tracked_reply_bytes": limits.TRACKED_REPLY_BYTES,
             "control_sndhwm": limits.CONTROL_SNDHWM,
             "max_peers": limits.MAX_PEERS,
+            "max_total_scrollback": config.max_total_scrollback_bytes,
         },
     }
