@@ -361,7 +361,8 @@ def _size(p: Params, required: bool) -> tuple[int | None, int | None]:
     cols = p.integer("cols", lo=MIN_SIZE, hi=MAX_COLS, required=required)
     rows = p.integer("rows", lo=MIN_SIZE, hi=MAX_ROWS, required=required)
     if (cols is None) != (rows is None):
-        raise bad_request(f"{p.op}: give both 'cols' and 'rows', or neither")
+        raise bad_request(f"{p.op}: give both 'cols' and 'rows', or neither",
+                          param="rows" if rows is None else "cols")
     return cols, rows
 
 

@@ -29,10 +29,10 @@ def handle(d: Context, msg: ops.Attach, peer: bytes) -> dict[str, Any]:
     if msg.viewer not in d.subscribed_viewers:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
                             f"subscribe to the viewer topic 'viewer:{msg.viewer}\\0' (and wait for "
-                            "the sync reply) before attaching", {"viewer": msg.viewer})
+                            "the sync reply) before attaching", {"viewer": msg.viewer, "param": "viewer"})
     if d.viewer_in_use(msg.viewer):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"viewer id {msg.viewer!r} is already "
-                            "attached (each viewer needs its own id)")
+                            "attached (each viewer needs its own id)", {"param": "viewer"})
     if session.running:
         cols = msg.cols or session.cols
         rows = msg.rows or session.rows

@@ -36,7 +36,7 @@ def agent_branch(d: Context, target: ops.GitTarget) -> AgentBranch:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
                             f"session {session.name!r} works on no branch (spawn it with 'repo' "
                             "and 'task', or name the branch by 'repo' and 'agent')",
-                            {"session": session.name})
+                            {"session": session.name, "param": "session"})
     return branch_of(session)
 
 

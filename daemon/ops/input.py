@@ -27,7 +27,8 @@ def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
     viewer = d.viewer_of(session, msg.viewer, peer)
     if msg.viewer is not None and viewer is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
-                            f"no viewer {msg.viewer!r} on session {msg.session!r}")
+                            f"no viewer {msg.viewer!r} on session {msg.session!r}",
+                            {"param": "viewer"})
     if viewer is not None:
         if viewer.read_only:
             raise ProtocolError(ErrorCode.READ_ONLY,

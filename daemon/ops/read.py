@@ -19,7 +19,8 @@ def handle(d: Context, msg: ops.Read, peer: bytes) -> dict[str, Any]:
     if msg.stream == "stderr":
         if session.stderr_ring is None:
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {msg.session!r} has no "
-                                "separate stderr (spawn it with stderr=pipe)")
+                                "separate stderr (spawn it with stderr=pipe)",
+                                {"param": "stream"})
         ring = session.stderr_ring
     offset = ring.base if msg.offset is None else msg.offset
     if offset < ring.base:

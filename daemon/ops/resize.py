@@ -15,7 +15,8 @@ def handle(d: Context, msg: ops.Resize, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
     viewer = d.viewer_of(session, msg.viewer, peer) if msg.viewer else None
     if msg.viewer is not None and viewer is None:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"no viewer {msg.viewer!r} on {msg.session!r}")
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"no viewer {msg.viewer!r} on {msg.session!r}",
+                            {"param": "viewer"})
     if viewer is None:
         changed = d.resize(session, msg.cols, msg.rows, "request")
     else:

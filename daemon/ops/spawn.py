@@ -115,7 +115,8 @@ def start(d: Context, msg: ops.Spawn, params: dict[str, Any] | None,
     rows = msg.rows or limits.DEFAULT_ROWS
     if msg.cwd is not None and not os.path.isabs(msg.cwd):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
-                            f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
+                            f"{msg.cwd!r} (the daemon's own directory means nothing to you)",
+                            {"param": "cwd"})
     cwd = str(checkout.sandbox) if checkout else msg.cwd or os.getcwd()
     epoch = secrets.randbits(63)
     env = child_env(d.config.session_env(msg.env, msg.extra_env), name,

@@ -95,3 +95,12 @@ def test_the_document_says_which_params_are_required(spec: specs.OpSpec) -> None
 
 def test_the_document_lists_every_op_the_daemon_serves() -> None:
     assert set(documented_params()) >= set(specs.BY_NAME)
+
+
+def test_the_table_of_contents_lists_every_chapter() -> None:
+    text = DOC.read_text()
+    chapters = re.findall(r"^## (\d+)\. (.+)$", text, re.M)
+    contents = text[text.index("Contents"):text.index("\n---")]
+    for number, title in chapters:
+        anchor = re.sub(r"[^a-z0-9 -]", "", f"{number} {title}".lower()).replace(" ", "-")
+        assert f"{number}. [{title}](#{anchor})" in contents
