@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ptyd.proto.keys import PASTE_GAP_S
 
-from . import dialogs
+from . import agentkinds, dialogs
 from .agentstate import DIALOG_REASONS, ERROR, IDLE, STARTING, WAITING, Change, allowed
 from .logs import log
 
@@ -78,7 +78,8 @@ def check_screen(d: AgentHost, session: Session) -> None:
     if session.finished:
         return
     started = time.monotonic()
-    found = dialogs.find_dialog(read_screen(session))
+    kind = agentkinds.kind(session.agent)
+    found = kind.find_dialog(read_screen(session)) if kind is not None else None
     log.debug("session=%s screen read in %.1f ms: %s", session.name,
               (time.monotonic() - started) * 1000, found)
     if found is not None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from . import agentdriver, persist
+from . import agentdriver, agentkinds, persist
 from .agentstate import ERROR, EXITED, IDLE, WORKING, Change, WaitFor, allowed
 from .containment import EPOCH_VAR, Containment
 from .logs import log
@@ -74,7 +74,7 @@ class SessionLifecycle:
             self.publish(pubsub.output_frames(session.name, session.epoch, offset, data))
             session.term.feed(data, offset)
             self._dirty = True
-            if session.agent is None:
+            if agentkinds.by_silence(session.agent):  # no hooks: silence tells the state
                 self._note_activity(session)
             else:
                 agentdriver.on_output(self, session)

@@ -29,7 +29,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES, MAX_PEERS
 from ptyd.proto.paths import Endpoints
 
-from . import handover, persist, remote, resume, systemd, upgrade
+from . import agentkinds, handover, persist, remote, resume, systemd, upgrade
 from . import ops as handlers
 from .config import DaemonConfig
 from .configfile import reload_config
@@ -601,7 +601,7 @@ class Daemon(SessionLifecycle, Viewing):
             self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
         if self._persist and store:
             persist.store_fd(session.name, session.master_fd)
-        if session.agent is None and session.running:
+        if agentkinds.by_silence(session.agent) and session.running:
             self._note_activity(session, output=False)  # a silent program becomes idle too
         self._dirty = True
         self.notify_status()

@@ -33,7 +33,7 @@ U64 = 2**64 - 1
 SIZE_POLICIES = ("latest", "smallest", "fixed")
 """How viewers' windows set a session's size: latest (the viewer that most recently typed or
 resized, like tmux), smallest (of all writing viewers), fixed (only explicit resizes)."""
-AGENT_KINDS = ("claude",)
+AGENT_KINDS = ("claude", "generic")
 STDERR_MODES = ("pty", "pipe")
 RECORD_FORMATS = ("asciicast", "log", "none")
 """A session's recording: asciicast v2, a raw log, or none; a spawn without `record` gets the

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 FEATURES = ("sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
             "remote-curve", "process-containment", "agent-turns", "agent-trust",
-            "memory-budgets")
+            "memory-budgets", "generic-agent")
 
 
 def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from .. import agentdriver
+from ..agentkinds import by_silence
 from ..agentstate import WORKING, is_key
 from ..session import MAX_PENDING_INPUT_BYTES
 
@@ -60,7 +61,7 @@ def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
         agentdriver.hold(session, msg.data)
     else:
         d.write_input(session, msg.data)
-    if session.agent is None and (b"\r" in msg.data or b"\n" in msg.data):
+    if by_silence(session.agent) and not held and (b"\r" in msg.data or b"\n" in msg.data):
         # Without hooks, a line submitted is a new turn: working now, idle after the silence.
         d.set_state(session, WORKING, "input", new_turn=True)
         d.note_activity(session, output=False)

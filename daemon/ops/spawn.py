@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from ..claude_config import TrustError, prepare_trust
-from ..claude_hooks import claude_argv, write_settings
+from .. import agentkinds
 from ..logs import log
 from ..recording import plan as recording_plan
 from ..scrollback import Scrollback
@@ -122,17 +121,11 @@ def start(d: Context, msg: ops.Spawn, params: dict[str, Any] | None,
     env = child_env(d.config.session_env(msg.env, msg.extra_env), name,
                     str(d.config.runtime_dir), epoch)
     argv = list(msg.argv)
-    if msg.agent == "claude":
-        # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
-        try:
-            settings = write_settings(d.config.runtime_dir, name, msg.agent_settings)
-        except OSError as e:  # a full disk, a planted symlink (safefiles.UnsafeFile)
-            log.error("session=%s cannot write its Claude settings: %s", name, e)
-            raise ProtocolError(ErrorCode.SPAWN_FAILED,
-                                f"cannot write the Claude Code settings file: {e}") from None
-        argv = claude_argv(argv, settings)
-        env["DISABLE_AUTOUPDATER"] = "1"
-        _trust_folder(msg, name, cwd, env, msg.repo if checkout is not None else None)
+    kind = agentkinds.kind(msg.agent)
+    if kind is not None:  # what this agent CLI needs before it starts (settings, trust)
+        argv = kind.prepare(agentkinds.Launch(
+            d.config.runtime_dir, name, argv, env, cwd, msg.agent_settings, msg.trust,
+            msg.repo if checkout is not None else None))
     try:
         recording = recording_plan(msg.record, msg.record_input, d.config.recording)
     except OSError as e:
@@ -190,19 +183,3 @@ def _register(d: Context, name: str, request: dict[str, Any], created: float,
         raise ProtocolError(ErrorCode.SPAWN_FAILED,
                             f"cannot make the session persistent: writing "
                             f"{d.resume_registry.path} failed: {e}") from None
-
-
-def _trust_folder(msg: ops.Spawn, name: str, cwd: str, env: dict[str, str],
-                  repo: str | None) -> None:
-    """Claude asks whether to trust a new folder: answer for the person when they asked
-    (`trust`), or when the folder is a checkout of a repository they already trust."""
-    try:
-        why = prepare_trust(env, cwd, msg.trust, repo)
-    except TrustError as e:
-        if msg.trust:
-            raise ProtocolError(ErrorCode.SPAWN_FAILED, f"cannot trust {cwd} in Claude's "
-                                f"config: {e}", {"argv": list(msg.argv)}) from None
-        log.warning("session=%s trust of %s not inherited from %s: %s", name, cwd, repo, e)
-        return
-    if why is not None:
-        log.info("session=%s trusted %s in Claude's config (%s)", name, cwd, why)
