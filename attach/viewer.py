@@ -29,7 +29,7 @@ from ptyd.client import (
     PtydError,
     SessionExited,
 )
-from ptyd.client._stream import OutputStream
+from ptyd.client.stream import OutputStream
 from ptyd.proto import pubsub
 
 from .replay import CLEAR_FOR_REPLAY, alt_screen_after, lost_marker, strip_queries

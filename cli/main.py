@@ -20,9 +20,9 @@ from typing import Any
 
 from ptyd import __version__
 from ptyd.client import Client, CurveKeys, DaemonNotRunning, Lost, NoSuchSession, PtydError
-from ptyd.client._caller import spawn_context
-from ptyd.client._curve import generate as generate_keys
-from ptyd.client._curve import keys_dir
+from ptyd.client.caller import spawn_context
+from ptyd.client.curve import generate as generate_keys
+from ptyd.client.curve import keys_dir
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ProtocolError
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
@@ -441,7 +441,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return _logs_live(args)
     except (DaemonNotRunning, NoSuchSession):
         # The daemon forgot the session (removed, or restarted): its recording, if any.
-        from ptyd.client._recordings import newest_recording, write_output
+        from ptyd.client.recordings import newest_recording, write_output
 
         path = newest_recording(args.name)
         if path is None:
