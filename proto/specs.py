@@ -22,6 +22,16 @@ from typing import Any
 
 from . import ops
 from .fields import Params
+from .limits import (
+    MAX_COLS,
+    MAX_EVENTS_PER_READ,
+    MAX_READ_BYTES,
+    MAX_ROWS,
+    MAX_SCROLLBACK_BYTES,
+    MAX_WAIT_S,
+    MIN_SCROLLBACK_BYTES,
+    MIN_SIZE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,8 @@ class Param:
     name: str
     type: str
     required: bool = False
+    range: tuple[float, float] | None = None
+    """Inclusive bounds of an `int` or `number` (the decoder refuses a value outside them)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +58,13 @@ class OpSpec:
         return next(p for p in self.params if p.name == name)
 
 
-def _req(name: str, type_: str) -> Param:
-    return Param(name, type_, required=True)
+def _req(name: str, type_: str, range_: tuple[float, float] | None = None) -> Param:
+    return Param(name, type_, required=True, range=range_)
+
+
+WAIT_S = (0, MAX_WAIT_S)
+U64 = (0, ops.U64)
+COLS, ROWS = (MIN_SIZE, MAX_COLS), (MIN_SIZE, MAX_ROWS)
 
 
 SESSION = _req("session", "name")
@@ -62,10 +79,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("hello", (Param("client", "str"),), read_only=True),
     OpSpec("spawn", (
         _req("argv", "[str]"), Param("name", "name"), Param("cwd", "path"), Param("env", "map"),
-        Param("extra_env", "map"), Param("cols", "int"), Param("rows", "int"),
-        Param("scrollback_bytes", "int"), Param("size_policy", "str"), Param("agent", "str"),
-        Param("agent_settings", "map"), Param("idle_after", "number"),
-        Param("timeout", "number"), Param("stderr", "str"), Param("record", "str"),
+        Param("extra_env", "map"), Param("cols", "int", range=COLS),
+        Param("rows", "int", range=ROWS),
+        Param("scrollback_bytes", "int", range=(MIN_SCROLLBACK_BYTES, MAX_SCROLLBACK_BYTES)),
+        Param("size_policy", "str"), Param("agent", "str"), Param("agent_settings", "map"),
+        Param("idle_after", "number", range=(0.01, MAX_WAIT_S)),
+        Param("timeout", "number", range=WAIT_S), Param("stderr", "str"), Param("record", "str"),
         Param("record_input", "bool"), Param("trust", "bool"), Param("keep_processes", "bool"),
         Param("persistent", "bool"), Param("repo", "path"), Param("task", "str"),
         Param("integration", "str"), Param("sandbox_dir", "path"))),
@@ -73,20 +92,22 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("info", (SESSION,), read_only=True),
     OpSpec("input", (SESSION, _req("data", "bytes"), Param("viewer", "viewer-id"),
                      Param("force", "bool"))),
-    OpSpec("resize", (SESSION, _req("cols", "int"), _req("rows", "int"),
+    OpSpec("resize", (SESSION, _req("cols", "int", COLS), _req("rows", "int", ROWS),
                       Param("viewer", "viewer-id"))),
     OpSpec("signal", (SESSION, _req("signal", "signal"), Param("group", "bool"))),
-    OpSpec("kill", (SESSION, Param("signal", "signal"), Param("grace", "number"))),
-    OpSpec("read", (SESSION, Param("offset", "int"), Param("max_bytes", "int"),
+    OpSpec("kill", (SESSION, Param("signal", "signal"), Param("grace", "number", range=WAIT_S))),
+    OpSpec("read", (SESSION, Param("offset", "int", range=U64),
+                    Param("max_bytes", "int", range=(1, MAX_READ_BYTES)),
                     Param("clamp", "bool"), Param("stream", "str")), read_only=True),
-    OpSpec("wait", (SESSION, Param("timeout", "number"), Param("until", "state(s)"),
-                    Param("after_turn", "int"), Param("since_seq", "int"))),
+    OpSpec("wait", (SESSION, Param("timeout", "number", range=WAIT_S), Param("until", "state(s)"),
+                    Param("after_turn", "int", range=U64), Param("since_seq", "int", range=U64))),
     OpSpec("remove", (SESSION, Param("force", "bool"))),
-    OpSpec("shutdown", (Param("grace", "number"),)),
-    OpSpec("events", (_req("since", "int"), Param("max", "int")), read_only=True),
+    OpSpec("shutdown", (Param("grace", "number", range=WAIT_S),)),
+    OpSpec("events", (_req("since", "int", U64),
+                      Param("max", "int", range=(1, MAX_EVENTS_PER_READ))), read_only=True),
     OpSpec("attach", (SESSION, _req("viewer", "viewer-id"), Param("read_only", "bool"),
-                      Param("cols", "int"), Param("rows", "int"),
-                      Param("replay_bytes", "int"))),
+                      Param("cols", "int", range=COLS), Param("rows", "int", range=ROWS),
+                      Param("replay_bytes", "int", range=(0, MAX_READ_BYTES)))),
     OpSpec("detach", (SESSION, Param("viewer", "viewer-id"))),
     OpSpec("redraw", (SESSION,)),
     OpSpec("hook", (SESSION, _req("event", "str"), Param("payload", "map"),

@@ -44,6 +44,30 @@ def _rows(body: str, header: str) -> list[list[str]]:
     return []
 
 
+def documented_ranges() -> dict[tuple[str, str], str]:
+    """(op, param) → the last cell of its row in the op's `| Param |` table (range / notes)."""
+    found: dict[tuple[str, str], str] = {}
+    for op, body in _sections(DOC.read_text()):
+        for row in _rows(body, "| Param |"):
+            for name in NAME.findall(row[0]):
+                found.setdefault((op, name), row[-1])
+    return found
+
+
+def _shown(value: float) -> str:
+    """A bound as the document writes it: 2**64-1 in superscript, 604800 (not 604800.0)."""
+    if value == 2**64 - 1:
+        return "2\u2076\u2074\u22121"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@pytest.mark.parametrize(("op", "name"), [(s.name, p.name) for s in specs.SPECS
+                                          for p in s.params if p.range is not None])
+def test_the_document_gives_each_range(op: str, name: str) -> None:
+    lo, hi = specs.BY_NAME[op].param(name).range or (0, 0)
+    assert f"{_shown(lo)}..{_shown(hi)}" in documented_ranges()[(op, name)]
+
+
 def documented_params() -> dict[str, dict[str, bool]]:
     """op → {param: required} as the document's tables give them."""
     text = DOC.read_text()

@@ -50,3 +50,28 @@ def test_each_required_param_is_required(spec: specs.OpSpec) -> None:
             with pytest.raises(ProtocolError) as refused:
                 ops.decode(spec.name, request)
             assert refused.value.data == {"param": param.name}
+
+
+RANGED = [(s, p) for s in specs.SPECS for p in s.params if p.range is not None]
+
+
+def _with(spec: specs.OpSpec, param: specs.Param, value: float) -> dict[str, Any]:
+    request = minimal_request(spec)
+    request[param.name] = value
+    partner = {"cols": "rows", "rows": "cols"}.get(param.name)
+    if partner is not None and partner not in request:  # give both or neither
+        request[partner] = spec.param(partner).range[0]  # type: ignore[index]
+    return request
+
+
+@pytest.mark.parametrize(("spec", "param"), RANGED, ids=lambda x: getattr(x, "name", ""))
+def test_the_decoder_holds_the_declared_range(spec: specs.OpSpec, param: specs.Param) -> None:
+    assert param.range is not None
+    lo, hi = param.range
+    step = 1 if param.type == "int" else 0.001
+    for value in (lo, hi):
+        ops.decode(spec.name, _with(spec, param, int(value) if param.type == "int" else value))
+    for value in (lo - step, hi + step):
+        with pytest.raises(ProtocolError) as refused:
+            ops.decode(spec.name, _with(spec, param, value))
+        assert refused.value.data == {"param": param.name}
