@@ -18,7 +18,7 @@ from tests.agents.fake_claude_support import claude_home, fake_claude_command
 from tests.conftest import DaemonProcess, screen_text, wait_for_output
 
 HOOK_TIMEOUT_S = 30  # SessionStart comes from a `python -m ptyd hook` process
-DIALOG = "Do you trust the files in this folder?"
+DIALOG = "Yes, I trust this folder"  # the 2.1.197 wording (fake_claude, claude-cli-pty.md §3)
 OTHER_KEYS = {"theme": "dark", "hasCompletedOnboarding": True, "numStartups": 7,
               "oauthAccount": {"emailAddress": "someone@example.invalid"}}
 GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
