@@ -130,7 +130,9 @@ def test_an_agent_killed_before_any_turn_did_not_fail(client: Client, fake_claud
     s.wait(HOOK_TIMEOUT_S, until="idle")
     s.kill()
     done = s.wait(HOOK_TIMEOUT_S)
-    assert done["exit_code"] == 143 and done["state"] == "exited"
+    # `kill` sends SIGHUP then SIGTERM: the fake (as Claude) exits 129 or 143 by whichever
+    # it handles first; either way it was told to stop, so it did not fail.
+    assert done["exit_code"] in (129, 143) and done["state"] == "exited"
     assert done["state_reason"] is None
 
 
