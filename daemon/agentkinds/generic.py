@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ptyd.proto.errors import bad_request
+
 from ..agentstate import Change
 from .base import Launch
 
@@ -18,6 +20,13 @@ class Generic:
     hooks = False
 
     def prepare(self, launch: Launch) -> list[str]:
+        # Options it cannot honour are refused, never silently ignored (docs §4).
+        if launch.trust:
+            raise bad_request("spawn: 'trust' is for an agent whose config ptyd knows "
+                              "(agent 'claude'), not 'generic'", param="trust")
+        if launch.settings is not None:
+            raise bad_request("spawn: 'agent_settings' is for agent 'claude', not 'generic'",
+                              param="agent_settings")
         return list(launch.argv)
 
     def on_hook(self, event: str, payload: dict[str, Any]) -> Change | None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from ptyd.client import Client
+import pytest
+
+from ptyd.client import BadRequest, Client
 from ptyd.daemon import agentkinds
 from ptyd.daemon.agentkinds.base import Launch
 from ptyd.proto.ops import AGENT_KINDS
@@ -29,6 +31,14 @@ def test_the_generic_kind_changes_nothing_of_the_launch(tmp_path: Path) -> None:
     assert kind.on_hook("Stop", {}) is None and kind.find_dialog(["\u276f 1. Yes"]) is None
     assert kind.resume_argv(["prog"], "0" * 8 + "-0000-0000-0000-" + "0" * 12) == ["prog"]
     assert agentkinds.by_silence("generic") and not agentkinds.by_silence("claude")
+
+
+def test_a_generic_agent_refuses_what_it_cannot_honour(client: Client) -> None:
+    for option in ({"trust": True}, {"agent_settings": {"model": "x"}}):
+        with pytest.raises(BadRequest) as refused:
+            client.spawn(["true"], agent="generic", **option)
+        assert refused.value.data == {"param": next(iter(option))}
+    assert client.list() == []
 
 
 def test_claude_resumes_by_its_session_id() -> None:
