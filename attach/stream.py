@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterator
 
 import zmq
 
-from ptyd.client._exceptions import RangeEvicted, Timeout
-from ptyd.client._items import LIVENESS_PROBE_S, Lost
-from ptyd.client._wire import Wire, readable
+from ptyd.client import RangeEvicted, Timeout
+from ptyd.client.wire import LIVENESS_PROBE_S, Lost, Wire, readable
 from ptyd.proto import pubsub
 
 __all__ = ["LIVENESS_PROBE_S", "Ended", "Item", "LiveStream"]

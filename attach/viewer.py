@@ -29,13 +29,13 @@ from typing import Any
 
 import zmq
 
-from ptyd.client._exceptions import (
+from ptyd.client import (
     ConnectionInterrupted,
     DaemonNotRunning,
     PtydError,
     SessionExited,
 )
-from ptyd.client._wire import Wire
+from ptyd.client.wire import Wire
 from ptyd.proto import pubsub
 
 from .replay import CLEAR_FOR_REPLAY, alt_screen_after, lost_marker, strip_queries

@@ -5,4 +5,6 @@ The import package `ptyd` holds the `ptyd` command (this folder) and the subpack
 `ptyd.runtime`.
 """
 
-__version__ = "0.1.0"
+from .proto.release import VERSION as __version__
+
+__all__ = ["__version__"]

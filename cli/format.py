@@ -7,6 +7,8 @@ import signal
 import time
 from typing import Any
 
+from ptyd.proto.exitstatus import shell_code
+
 STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown"}
 
 
@@ -31,10 +33,7 @@ def exit_text(info: dict[str, Any]) -> str:
 
 def exit_code(info: dict[str, Any]) -> int:
     """What a shell would report for the session's program: 128+N for signal N."""
-    if info.get("exit_signal") is not None:
-        return 128 + int(info["exit_signal"])
-    code = info.get("exit_code")
-    return int(code) if code is not None else 1
+    return shell_code(info)
 
 
 def age(seconds: float) -> str:

@@ -32,7 +32,7 @@ from .screen import add_screen_options, show_screen
 from .stopping import wait_stopped
 
 if TYPE_CHECKING:
-    from ptyd.client._lean import LeanClient
+    from ptyd.client.lean import LeanClient
 
     from . import textlog
 
@@ -69,7 +69,7 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
 def _client(args: argparse.Namespace, autostart: bool = False) -> LeanClient:
     # One-request commands start fast: no pyzmq unless a verb needs more than requests.
     from ptyd.client import Timeout
-    from ptyd.client._lean import LeanClient
+    from ptyd.client.lean import LeanClient
 
     try:
         return LeanClient(autostart=autostart, client_name=f"ptyd-cli/{__version__}",
@@ -182,7 +182,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         command = command[1:]
     if not command:
         command = [os.environ.get("SHELL") or "/bin/sh"]
-    from ptyd.client._caller import spawn_context
+    from ptyd.client.caller import spawn_context
 
     cols, rows = _parse_size(args.size) if args.size else shutil.get_terminal_size((80, 24))
     # Yours (directory, environment) on this machine; the daemon's own on a remote one.
@@ -490,7 +490,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
             return _logs_live(args, log)
         except (DaemonNotRunning, NoSuchSession):
             # The daemon forgot the session (removed, or restarted): its recording, if any.
-            from ptyd.client._recordings import newest_recording, write_output
+            from ptyd.client.recordings import newest_recording, write_output
 
             path = newest_recording(args.name)
             if path is None:
@@ -587,8 +587,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from ptyd.client._curve import generate as generate_keys
-    from ptyd.client._curve import keys_dir
+    from ptyd.client.curve import generate as generate_keys
+    from ptyd.client.curve import keys_dir
 
     directory = Path(args.keys_dir) if args.keys_dir else keys_dir()
     try:

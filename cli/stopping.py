@@ -7,11 +7,11 @@ import time
 from typing import TYPE_CHECKING
 
 from ptyd.client import TransportError
-from ptyd.client._daemon_dir import daemon_running
+from ptyd.client.rundir import daemon_running
 from ptyd.proto import limits
 
 if TYPE_CHECKING:
-    from ptyd.client._lean import LeanClient
+    from ptyd.client.lean import LeanClient
 
 STOP_MARGIN_S = 30.0
 """Beyond the kill grace: the daemon reaps the killed sessions, flushes and closes its sockets."""

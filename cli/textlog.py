@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from ptyd.attach.replay import RESET_TERMINAL, strip_queries
 from ptyd.client import LineCooker
-from ptyd.client._text import split_unfinished
+from ptyd.client.text import split_unfinished
 
 _TITLES = re.compile(rb"\x1b\][012];[^\x07\x1b]*(?:\x07|\x1b\\)")  # OSC 0, 1, 2: window titles
 _PRIVATE_MODES = re.compile(rb"\x1b\[\?([0-9;]*)([hl])")

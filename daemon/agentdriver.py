@@ -1,7 +1,7 @@
 """What the daemon does for an agent session (`agent: "claude"`) beyond a plain terminal: the
 state from hooks and from the screen, input held until the agent can take it, and failures.
 
-Functions of the Daemon (daemon/server.py), on its loop; the state machine itself is
+Functions of the daemon (its narrow face: context.AgentHost), on its loop; the state machine itself is
 daemon/agentstate.py, the screen reading daemon/dialogs.py.
 """
 
@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from ptyd.proto.keys import PASTE_GAP_S
 
-from . import dialogs
+from . import agentkinds, dialogs
 from .agentstate import DIALOG_REASONS, ERROR, IDLE, STARTING, WAITING, Change, allowed
 from .logs import log
 
 if TYPE_CHECKING:
-    from .lifecycle import SessionLifecycle as Daemon
+    from .context import AgentHost
     from .session import Session
 
 SCREEN_QUIET_S = 0.3
@@ -29,7 +29,7 @@ RELEASE_AFTER_S = 0.2
 before its prompt is drawn, and keys typed before that are lost."""
 
 
-def apply(d: Daemon, session: Session, change: Change, why: str,
+def apply(d: AgentHost, session: Session, change: Change, why: str,
           from_screen: bool = False) -> None:
     """Move the agent to `change` if the state machine allows it."""
     if not from_screen:
@@ -45,17 +45,15 @@ def apply(d: Daemon, session: Session, change: Change, why: str,
     session.dialog_on_screen = False
 
 
-def on_output(d: Daemon, session: Session) -> None:
+def on_output(d: AgentHost, session: Session) -> None:
     """Output from an agent: read its screen once it goes quiet (one timer at most)."""
     session.last_output_mono = time.monotonic()
     if not session.screen_timer_armed:
         session.screen_timer_armed = True
-        assert d._loop is not None
-        d._loop.call_later(SCREEN_QUIET_S, _check_quiet, d, session)
+        d.loop.call_later(SCREEN_QUIET_S, _check_quiet, d, session)
 
 
-def _check_quiet(d: Daemon, session: Session) -> None:
-    assert d._loop is not None
+def _check_quiet(d: AgentHost, session: Session) -> None:
     quiet = time.monotonic() - session.last_output_mono
     if session.finished:
         session.screen_timer_armed = False
@@ -63,7 +61,7 @@ def _check_quiet(d: Daemon, session: Session) -> None:
         session.screen_timer_armed = False
         check_screen(d, session)
     else:
-        d._loop.call_later(SCREEN_QUIET_S - quiet, _check_quiet, d, session)
+        d.loop.call_later(SCREEN_QUIET_S - quiet, _check_quiet, d, session)
 
 
 def read_screen(session: Session) -> list[str]:
@@ -74,13 +72,14 @@ def read_screen(session: Session) -> list[str]:
                                 from_bottom=not fresh)
 
 
-def check_screen(d: Daemon, session: Session) -> None:
+def check_screen(d: AgentHost, session: Session) -> None:
     """A dialog at the bottom of the screen means `waiting` (with which one); a dialog seen
     there before and gone now means back to the state before it."""
     if session.finished:
         return
     started = time.monotonic()
-    found = dialogs.find_dialog(read_screen(session))
+    kind = agentkinds.kind(session.agent)
+    found = kind.find_dialog(read_screen(session)) if kind is not None else None
     log.debug("session=%s screen read in %.1f ms: %s", session.name,
               (time.monotonic() - started) * 1000, found)
     if found is not None:
@@ -116,14 +115,13 @@ def hold(session: Session, data: bytes) -> None:
     session.held_input_bytes += len(data)
 
 
-def schedule_release(d: Daemon, session: Session) -> None:
+def schedule_release(d: AgentHost, session: Session) -> None:
     if session.held_input and not session.release_armed:
         session.release_armed = True
-        assert d._loop is not None
-        session.timers.append(d._loop.call_later(RELEASE_AFTER_S, _release, d, session))
+        session.timers.append(d.loop.call_later(RELEASE_AFTER_S, _release, d, session))
 
 
-def _release(d: Daemon, session: Session) -> None:
+def _release(d: AgentHost, session: Session) -> None:
     """Type the held input, one request at a time, PASTE_GAP_S apart (text and Enter in one
     read are taken as a paste by Claude Code and the Enter is lost)."""
     session.release_armed = False
@@ -135,11 +133,10 @@ def _release(d: Daemon, session: Session) -> None:
     d.write_input(session, data)
     if session.held_input:
         session.release_armed = True
-        assert d._loop is not None
-        session.timers.append(d._loop.call_later(PASTE_GAP_S * 2, _release, d, session))
+        session.timers.append(d.loop.call_later(PASTE_GAP_S * 2, _release, d, session))
 
 
-def on_exit(d: Daemon, session: Session) -> None:
+def on_exit(d: AgentHost, session: Session) -> None:
     """An agent that exits non-zero (1..127) by itself before its first turn failed to start
     (offline onboarding, a bad flag, a refused resume): that is an `error`, with the last words
     on its screen. Killed (by a signal, or exiting 128+N after one) it did not fail."""

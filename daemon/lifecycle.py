@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import pubsub
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from . import agentdriver, persist, worktreesetup
+from . import agentdriver, agentkinds, persist, worktreesetup
 from .agentstate import ERROR, EXITED, IDLE, WORKING, Change, WaitFor, allowed
 from .containment import EPOCH_VAR, Containment
 from .logs import log
@@ -76,7 +76,7 @@ class SessionLifecycle:
             self.publish(pubsub.output_frames(session.name, session.epoch, offset, data))
             session.term.feed(data, offset)
             self._dirty = True
-            if session.agent is None:
+            if agentkinds.by_silence(session.agent):  # no hooks: silence tells the state
                 self._note_activity(session)
             else:
                 agentdriver.on_output(self, session)
@@ -132,6 +132,16 @@ class SessionLifecycle:
                                                    session.state_seq, bool(session.held_input)):
                 waiter.set_result(None)
         session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The daemon's one event loop (set once `run` starts; handlers run only after)."""
+        assert self._loop is not None
+        return self._loop
+
+    def note_activity(self, session: Session, output: bool = True) -> None:
+        """For handlers (daemon/context.py): see `_note_activity`."""
+        self._note_activity(session, output)
 
     def _note_activity(self, session: Session, output: bool = True) -> None:
         """Silence fallback for programs without hooks: output means working; quiet for

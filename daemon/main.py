@@ -82,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "/etc/ptyd/config.toml and ~/.config/ptyd/config.toml")
     for option in OPTIONS:
         help = f"{option.help} [{option.key}]"
+        if not option.live:  # SIGHUP reloads only live options (configfile.reload_config)
+            help += "; a change in a file takes effect when the daemon restarts"
         if isinstance(option.kind, Flag):
             parser.add_argument(option.flag, dest=option.dest, default=None, help=help,
                                 action=argparse.BooleanOptionalAction)

@@ -91,22 +91,42 @@ def save(d: Daemon) -> None:
 
 
 def load(directory: Path) -> dict[str, Any] | None:
+    state, _ = read_state(directory)
+    return state
+
+
+def read_state(directory: Path) -> tuple[dict[str, Any] | None, str]:
+    """The saved state, or None and why not (for the log: agents depend on it)."""
+    path = directory / STATE_FILE
     try:
-        state = msgpack.unpackb(read_private(directory / STATE_FILE), raw=False,
-                                strict_map_key=False)
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) and state.get("format") == handover.FORMAT else None
+        state = msgpack.unpackb(read_private(path), raw=False, strict_map_key=False)
+    except FileNotFoundError:
+        return None, f"{path} does not exist"
+    except (OSError, ValueError, msgpack.ExtraData) as e:
+        return None, f"cannot read {path}: {e}"
+    if not isinstance(state, dict) or state.get("format") != handover.FORMAT:
+        return None, f"{path} is not a state file of format {handover.FORMAT}"
+    return state, ""
+
+
+def _close_unadoptable(stored: dict[str, int], why: str) -> None:
+    """Closing a PTY master hangs up its terminal: the agent in it gets SIGHUP and usually
+    ends. Say so, per session, so nobody wonders where their agents went."""
+    for name, fd in stored.items():
+        log.error("session=%s cannot be adopted after the crash (%s): closing its terminal, "
+                  "which hangs up its program", name, why)
+        os.close(fd)
 
 
 def adopt_after_crash(d: Daemon, fds: dict[str, int]) -> list[Session]:
     """Sessions of a crashed predecessor whose PTY came back from the fd store."""
     stored = {name[len(FD_PREFIX):]: fd for name, fd in fds.items()
               if name.startswith(FD_PREFIX)}
-    state = load(d.config.runtime_dir)
-    if not stored or state is None:
-        for fd in stored.values():
-            os.close(fd)
+    if not stored:
+        return []
+    state, why = read_state(d.config.runtime_dir)
+    if state is None:
+        _close_unadoptable(stored, why)
         return []
     when = time.strftime("%H:%M:%S", time.localtime(state["saved"]))
     d.events.next_seq = max(d.events.next_seq, state["next_seq"])
@@ -114,7 +134,7 @@ def adopt_after_crash(d: Daemon, fds: dict[str, int]) -> list[Session]:
     for entry in state["sessions"]:
         fd = stored.pop(entry["name"], -1)
         if fd < 0 or entry["finished"]:
-            if fd >= 0:
+            if fd >= 0:  # it had exited: nothing runs in its terminal
                 os.close(fd)
             continue
         entry["master_fd"], entry["stderr_fd"] = fd, -1
@@ -123,6 +143,6 @@ def adopt_after_crash(d: Daemon, fds: dict[str, int]) -> list[Session]:
         session.stderr_mode, session.stderr_ring = "pty", None
         session.scrollback.append(LOSS_MARKER.format(when=when).encode())
         adopted.append(session)
-    for fd in stored.values():  # a PTY whose session the state file does not know
-        os.close(fd)
+    # A PTY whose session the state file does not know (spawned after the last save).
+    _close_unadoptable(stored, "the state file, saved " + when + ", does not know it")
     return adopted

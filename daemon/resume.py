@@ -36,7 +36,7 @@ import msgpack
 
 from ptyd.proto import locations
 
-from .agentstate import AGENT_SESSION_ID_RE
+from . import agentkinds
 from .logs import log
 from .safefiles import make_private_dir, read_private, write_atomic
 
@@ -145,13 +145,8 @@ def resume_argv(entry: dict[str, Any]) -> list[str]:
     """The command that continues the conversation. The id came from a hook: only a UUID is
     used, and joined to its option (`--resume=ID`), so no value can ever read as an option."""
     argv = list(entry["request"]["argv"])
-    agent_id = entry.get("agent_session_id")
-    given = {arg.split("=", 1)[0] for arg in argv}
-    if entry["request"].get("agent") == "claude" and isinstance(agent_id, str) \
-            and AGENT_SESSION_ID_RE.fullmatch(agent_id) \
-            and not {"--resume", "-r", "--continue", "-c"} & given:
-        argv.append(f"--resume={agent_id}")
-    return argv
+    kind = agentkinds.KINDS.get(entry["request"].get("agent") or "")
+    return argv if kind is None else kind.resume_argv(argv, entry.get("agent_session_id"))
 
 
 def relaunch_all(d: Daemon) -> list[str]:

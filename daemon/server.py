@@ -24,12 +24,12 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from ptyd.proto import envelope, ops, pubsub
+from ptyd.proto import envelope, ops, pubsub, specs
 from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES, MAX_PEERS
 from ptyd.proto.paths import Endpoints
 
-from . import handover, persist, remote, resume, systemd, upgrade
+from . import agentkinds, handover, persist, remote, resume, systemd, upgrade
 from . import ops as handlers
 from .config import DaemonConfig
 from .configfile import reload_config
@@ -90,6 +90,10 @@ class Daemon(SessionLifecycle, Viewing):
         """Sessions whose processes are within their grace (removed ones included)."""
         self.notifier = Notifier(DaemonHost(self))
         worktree_setup.configure(config.worktrees)
+        self.preparing: set[str] = set()
+        """Names reserved by spawns whose branch and checkout are being made (ops/spawn.py)."""
+        self.dirty_checks: dict[Session, asyncio.Future[None]] = {}
+        """The git status under way per agent session's checkout (ops/info.py)."""
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -469,9 +473,11 @@ class Daemon(SessionLifecycle, Viewing):
             refused = self.peer_gates[listener.name].admit(peer)
             if refused is not None:
                 raise refused
-            message = ops.decode(request.op, request.params)
-            if self.stopping and request.op not in ("hello", "list", "info", "read", "events"):
+            # Before decoding (docs/protocol.md §3.6): a client told `shutting_down` retries on
+            # the next daemon, whatever it sent; only read-only ops are still served.
+            if self.stopping and request.op not in specs.READ_ONLY_OPS:
                 raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
+            message = ops.decode(request.op, request.params)
             result = handlers.OPS[request.op](self, message, peer)
         except ProtocolError as e:
             msgid = msgid if msgid is not None else e.request_id
@@ -608,7 +614,7 @@ class Daemon(SessionLifecycle, Viewing):
             self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
         if self._persist and store:
             persist.store_fd(session.name, session.master_fd)
-        if session.agent is None and session.running:
+        if agentkinds.by_silence(session.agent) and session.running:
             self._note_activity(session, output=False)  # a silent program becomes idle too
         self._dirty = True
         self.notify_status()

@@ -1,7 +1,7 @@
 """The version of ptyd this daemon runs, as it reports it in `hello` and events."""
 
-from ptyd import __version__
+from ptyd.proto.release import VERSION
 
 
 def installed_version() -> str:
-    return __version__
+    return VERSION

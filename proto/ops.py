@@ -33,7 +33,7 @@ U64 = 2**64 - 1
 SIZE_POLICIES = ("latest", "smallest", "fixed")
 """How viewers' windows set a session's size: latest (the viewer that most recently typed or
 resized, like tmux), smallest (of all writing viewers), fixed (only explicit resizes)."""
-AGENT_KINDS = ("claude",)
+AGENT_KINDS = ("claude", "generic")
 STDERR_MODES = ("pty", "pipe")
 RECORD_FORMATS = ("asciicast", "log", "none")
 """A session's recording: asciicast v2, a raw log, or none; a spawn without `record` gets the
@@ -376,7 +376,8 @@ def _size(p: Params, required: bool) -> tuple[int | None, int | None]:
     cols = p.integer("cols", lo=MIN_SIZE, hi=MAX_COLS, required=required)
     rows = p.integer("rows", lo=MIN_SIZE, hi=MAX_ROWS, required=required)
     if (cols is None) != (rows is None):
-        raise bad_request(f"{p.op}: give both 'cols' and 'rows', or neither")
+        raise bad_request(f"{p.op}: give both 'cols' and 'rows', or neither",
+                          param="rows" if rows is None else "cols")
     return cols, rows
 
 

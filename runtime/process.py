@@ -93,7 +93,7 @@ from ptyd.client import (
     Session,
     SessionExists,
 )
-from ptyd.client._daemon_dir import make_runtime_dir, open_private
+from ptyd.client.rundir import make_runtime_dir, open_private
 from ptyd.proto import pubsub
 
 log = logging.getLogger("ptyd.runtime")

@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import Any
 
-from ptyd.client._daemon_dir import daemon_running, resolve_dir
+from ptyd.client.rundir import daemon_running, resolve_dir
 
 from .config import targets_from
 from .terminal import Screen

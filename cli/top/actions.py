@@ -9,7 +9,7 @@ import shlex
 from typing import Any
 
 from ptyd.client import AsyncClient, PtydError
-from ptyd.client._caller import spawn_context
+from ptyd.client.caller import spawn_context
 
 from .daemons import DaemonView
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ptyd.client import PtydError
-from ptyd.client._screen import ScreenView
+from ptyd.client.screen import ScreenView
 
 from .daemons import DaemonView
 

@@ -1,8 +1,9 @@
-"""One module per protocol operation, each exporting `handle(daemon, message, peer)`.
+"""One module per protocol operation, each exporting `handle(context, message, peer)`.
 
 A handler returns the reply's result map, or an awaitable of it for operations that wait
 (`wait`); it raises ProtocolError for a request it must refuse. The table below is the whole
-dispatch: adding an op never touches the others.
+dispatch: adding an op never touches the others. A handler sees the daemon through
+`daemon.context.Context` (a Protocol), never `server.Daemon`: what it may use is written there.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from . import (
 )
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
-Handler = Callable[["Daemon", Any, bytes], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+Handler = Callable[["Context", Any, bytes], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 
 OPS: dict[str, Handler] = {
     "hello": hello.handle,

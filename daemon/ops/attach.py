@@ -16,7 +16,7 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ..viewers import Viewer
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 DEFAULT_REPLAY_BYTES = 256 << 10
 """A new viewer's screen is rebuilt from at most this much of the scrollback's tail (or less,
@@ -24,15 +24,15 @@ from the last clear or alternate-screen switch); it also lands in the viewer's o
 scrollback, so recent history scrolls back natively."""
 
 
-def handle(d: Daemon, msg: ops.Attach, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Attach, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     if msg.viewer not in d.subscribed_viewers:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
                             f"subscribe to the viewer topic 'viewer:{msg.viewer}\\0' (and wait for "
-                            "the sync reply) before attaching", {"viewer": msg.viewer})
+                            "the sync reply) before attaching", {"viewer": msg.viewer, "param": "viewer"})
     if d.viewer_in_use(msg.viewer):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"viewer id {msg.viewer!r} is already "
-                            "attached (each viewer needs its own id)")
+                            "attached (each viewer needs its own id)", {"param": "viewer"})
     if session.running:
         cols = msg.cols or session.cols
         rows = msg.rows or session.rows

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops, pubsub
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Detach, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Detach, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     targets = [v for v in session.viewers.values() if msg.viewer in (None, v.id)]
     for viewer in targets:

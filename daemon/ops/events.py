@@ -8,10 +8,10 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Events, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Events, peer: bytes) -> dict[str, Any]:
     log = d.events
     if msg.since < log.first_seq and log.first_seq > 1:
         raise ProtocolError(ErrorCode.RANGE_EVICTED,

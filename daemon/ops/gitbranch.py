@@ -16,16 +16,16 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ..session import Session
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..git import service
     from ..git.service import AgentBranch
-    from ..server import Daemon
 else:
     from ._gitlazy import service
 
 Reply = Awaitable[dict[str, Any]]
 
 
-def agent_branch(d: Daemon, target: ops.GitTarget) -> AgentBranch:
+def agent_branch(d: Context, target: ops.GitTarget) -> AgentBranch:
     """The branch a request names; a session must have been spawned on one."""
     if target.session is None:
         assert target.repo is not None and target.agent is not None
@@ -36,7 +36,7 @@ def agent_branch(d: Daemon, target: ops.GitTarget) -> AgentBranch:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
                             f"session {session.name!r} works on no branch (spawn it with 'repo' "
                             "and 'task', or name the branch by 'repo' and 'agent')",
-                            {"session": session.name})
+                            {"session": session.name, "param": "session"})
     return branch_of(session)
 
 
@@ -48,50 +48,50 @@ def branch_of(session: Session) -> AgentBranch:
                                session.sandbox_dir)
 
 
-def note_clean(d: Daemon, where: AgentBranch) -> None:
+def note_clean(d: Context, where: AgentBranch) -> None:
     """A commit just took everything: the agent's session (if any) has no changes now."""
     session = d.sessions.get(where.agent)
     if session is not None and session.repo is not None:
         session.dirty, session.dirty_at = False, time.time()
 
 
-def repo(d: Daemon, msg: ops.GitRepo, peer: bytes) -> Reply:
+def repo(d: Context, msg: ops.GitRepo, peer: bytes) -> Reply:
     return service.run(service.describe, msg)
 
 
-def create(d: Daemon, msg: ops.GitCreate, peer: bytes) -> Reply:
+def create(d: Context, msg: ops.GitCreate, peer: bytes) -> Reply:
     return service.run(service.create, msg)
 
 
-async def _commit(d: Daemon, where: AgentBranch, msg: ops.GitCommit) -> dict[str, Any]:
+async def _commit(d: Context, where: AgentBranch, msg: ops.GitCommit) -> dict[str, Any]:
     result = await service.run(service.commit, where, msg.message, msg.author)
     note_clean(d, where)
     return result
 
 
-def commit(d: Daemon, msg: ops.GitCommit, peer: bytes) -> Reply:
+def commit(d: Context, msg: ops.GitCommit, peer: bytes) -> Reply:
     return _commit(d, agent_branch(d, msg.target), msg)
 
 
-def push(d: Daemon, msg: ops.GitPush, peer: bytes) -> Reply:
+def push(d: Context, msg: ops.GitPush, peer: bytes) -> Reply:
     return service.run(service.push, agent_branch(d, msg.target), msg.remote, msg.force)
 
 
-def merge(d: Daemon, msg: ops.GitMerge, peer: bytes) -> Reply:
+def merge(d: Context, msg: ops.GitMerge, peer: bytes) -> Reply:
     return service.run(service.merge, agent_branch(d, msg.target), msg.author)
 
 
-def diff(d: Daemon, msg: ops.GitDiff, peer: bytes) -> Reply:
+def diff(d: Context, msg: ops.GitDiff, peer: bytes) -> Reply:
     return service.run(service.diff, agent_branch(d, msg.target), msg.patch)
 
 
-def info(d: Daemon, msg: ops.GitInfo, peer: bytes) -> Reply:
+def info(d: Context, msg: ops.GitInfo, peer: bytes) -> Reply:
     return service.run(service.info, agent_branch(d, msg.target))
 
 
-def listing(d: Daemon, msg: ops.GitList, peer: bytes) -> Reply:
+def listing(d: Context, msg: ops.GitList, peer: bytes) -> Reply:
     return service.run(service.list_branches, msg)
 
 
-def delete(d: Daemon, msg: ops.GitDelete, peer: bytes) -> Reply:
+def delete(d: Context, msg: ops.GitDelete, peer: bytes) -> Reply:
     return service.run(service.delete, agent_branch(d, msg.target), msg.force)

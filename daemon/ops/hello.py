@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ptyd.proto import limits, ops
+from ptyd.proto import limits, ops, specs
 
 from ..session import MAX_PENDING_INPUT_BYTES
 from ..version import installed_version
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
-FEATURES = ["sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
+FEATURES = ("sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
-            "remote-curve", "process-containment", "agent-turns", "pause-resume", "notify",
-            "worktree-setup"]
+            "remote-curve", "process-containment", "agent-turns", "agent-trust",
+            "memory-budgets", "generic-agent", "pause-resume", "notify", "worktree-setup")
 
 
-def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
     config = d.config
     return {
         "protocol": limits.PROTOCOL_VERSION,
@@ -29,8 +29,8 @@ def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
         "boot": d.events.boot,
         "last_seq": d.events.last_seq,
         "started": d.started,
-        "ops": sorted(ops.DECODERS),
-        "features": FEATURES,
+        "ops": sorted(specs.BY_NAME),
+        "features": list(FEATURES),
         "endpoints": {"control": d.endpoints.control, "publish": d.endpoints.publish},
         "limits": {
             "max_request_bytes": limits.MAX_REQUEST_BYTES,
@@ -58,5 +58,6 @@ def handle(d: Daemon, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
             "tracked_reply_bytes": limits.TRACKED_REPLY_BYTES,
             "control_sndhwm": limits.CONTROL_SNDHWM,
             "max_peers": limits.MAX_PEERS,
+            "max_total_scrollback": config.max_total_scrollback_bytes,
         },
     }

@@ -14,15 +14,16 @@ from ptyd.proto import ops
 from ptyd.proto.errors import bad_request
 
 from .. import agentdriver
-from ..agentstate import AGENT_SESSION_ID_RE, for_hook
+from ..agentkinds import hook_change
+from ..agentstate import AGENT_SESSION_ID_RE
 from ..logs import log
 from ..spawner import TOKEN_ENV
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     expected = session.env.get(TOKEN_ENV, "")
     if not msg.token or not expected or not hmac.compare_digest(msg.token, expected):
@@ -41,7 +42,7 @@ def handle(d: Daemon, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
         session.agent_session_id = agent_id  # what `claude --resume <id>` takes
         d.resume_registry.update(session, agent_session_id=agent_id)
         log.info("session=%s agent_session_id=%s", session.name, agent_id)
-    change = for_hook(msg.event, msg.payload)
+    change = hook_change(session.agent, msg.event, msg.payload)
     if change is not None:
         agentdriver.apply(d, session, change, f"hook {msg.event}")
     return {"session": session.name, "state": session.state}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import ops
@@ -17,8 +16,8 @@ from ..session import Session
 from .gitbranch import branch_of
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..git import service
-    from ..server import Daemon
 else:
     from ._gitlazy import service
 
@@ -26,10 +25,6 @@ DIRTY_WAIT_S = 2.0
 """How long `info` waits for the status of an agent's checkout. When the git workers are busy
 (pushes to a slow remote, say) it answers with the last value seen, and the status, still
 queued, updates it when it runs."""
-
-_CHECKS: weakref.WeakKeyDictionary[Session, asyncio.Future[None]] = weakref.WeakKeyDictionary()
-"""The status under way for a session, if any: one at a time, however many ask."""
-
 
 async def _check(session: Session) -> None:
     try:
@@ -40,17 +35,19 @@ async def _check(session: Session) -> None:
     session.dirty, session.dirty_at = dirty, time.time()
 
 
-async def _with_dirty(session: Session) -> dict[str, Any]:
-    check = _CHECKS.get(session)
+async def _with_dirty(d: Context, session: Session) -> dict[str, Any]:
+    # One status at a time per session, however many ask (the daemon's `dirty_checks`).
+    check = d.dirty_checks.get(session)
     if check is None or check.done():
-        check = _CHECKS[session] = asyncio.ensure_future(_check(session))
+        check = d.dirty_checks[session] = asyncio.ensure_future(_check(session))
+        check.add_done_callback(lambda _: d.dirty_checks.pop(session, None))
     with contextlib.suppress(TimeoutError):  # busy workers: what is known now
         await asyncio.wait_for(asyncio.shield(check), DIRTY_WAIT_S)
     return session.describe()
 
 
-def handle(d: Daemon, msg: ops.Info, peer: bytes) -> Any:
+def handle(d: Context, msg: ops.Info, peer: bytes) -> Any:
     session = d.get(msg.session)
     if session.repo is None:
         return session.describe()
-    return _with_dirty(session)
+    return _with_dirty(d, session)

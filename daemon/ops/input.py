@@ -15,19 +15,21 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from .. import agentdriver
+from ..agentkinds import by_silence
 from ..agentstate import WORKING, is_key
 from ..session import MAX_PENDING_INPUT_BYTES
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
     viewer = d.viewer_of(session, msg.viewer, peer)
     if msg.viewer is not None and viewer is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST,
-                            f"no viewer {msg.viewer!r} on session {msg.session!r}")
+                            f"no viewer {msg.viewer!r} on session {msg.session!r}",
+                            {"param": "viewer"})
     if viewer is not None:
         if viewer.read_only:
             raise ProtocolError(ErrorCode.READ_ONLY,
@@ -59,9 +61,9 @@ def handle(d: Daemon, msg: ops.Input, peer: bytes) -> dict[str, Any]:
         agentdriver.hold(session, msg.data)
     else:
         d.write_input(session, msg.data)
-    if session.agent is None and (b"\r" in msg.data or b"\n" in msg.data):
+    if by_silence(session.agent) and not held and (b"\r" in msg.data or b"\n" in msg.data):
         # Without hooks, a line submitted is a new turn: working now, idle after the silence.
         d.set_state(session, WORKING, "input", new_turn=True)
-        d._note_activity(session, output=False)
+        d.note_activity(session, output=False)
     return {"bytes": len(msg.data), "turn": turn, "seq": seq, "epoch": session.epoch,
             "held": held}

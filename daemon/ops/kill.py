@@ -11,10 +11,10 @@ from ..logs import log
 from ..session import signal_name
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Kill, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Kill, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     # An exited session may still hold processes (kept, or in their grace): they end too.
     if not d.terminate(session, msg.signal, msg.grace, hangup_first=msg.hangup_first,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.List, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.List, peer: bytes) -> dict[str, Any]:
     return {"sessions": [s.describe() for s in d.sessions.values()]}

@@ -22,14 +22,14 @@ from .gitbranch import branch_of, note_clean
 
 if TYPE_CHECKING:
     from ..git import service
-    from ..server import Daemon
+    from ..context import Context
 else:
     from ._gitlazy import service
 
 STOP_WAIT_S = 5.0
 
 
-async def pause(d: Daemon, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
+async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     if session.repo is None or session.sandbox_dir is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} works on no "
@@ -66,7 +66,7 @@ async def pause(d: Daemon, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
             "paused": True}
 
 
-async def resume(d: Daemon, msg: ops.Resume, peer: bytes) -> dict[str, Any]:
+async def resume(d: Context, msg: ops.Resume, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     if not pausing.is_paused(session):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} is not paused "

@@ -10,16 +10,17 @@ from ptyd.proto.errors import ErrorCode, ProtocolError
 from ..replybudget import REPLY_OVERHEAD_BYTES
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Read, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Read, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     ring = session.scrollback
     if msg.stream == "stderr":
         if session.stderr_ring is None:
             raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {msg.session!r} has no "
-                                "separate stderr (spawn it with stderr=pipe)")
+                                "separate stderr (spawn it with stderr=pipe)",
+                                {"param": "stream"})
         ring = session.stderr_ring
     offset = ring.base if msg.offset is None else msg.offset
     if offset < ring.base:

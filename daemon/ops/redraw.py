@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Redraw, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Redraw, peer: bytes) -> dict[str, Any]:
     d.redraw(d.get_running(msg.session))
     return {"session": msg.session}

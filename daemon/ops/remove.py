@@ -12,12 +12,12 @@ from ..logs import log
 from ..session import Session
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 FORCE_WAIT_S = 5.0
 
 
-def _removed(d: Daemon, session: Session) -> dict[str, Any]:
+def _removed(d: Context, session: Session) -> dict[str, Any]:
     if d.sessions.get(session.name) is session:  # not a newer session that took the name
         # What it still holds (processes kept after its exit) ends with it, after the grace.
         d.terminate(session, signal.SIGTERM, d.config.kill_grace_s)
@@ -27,7 +27,7 @@ def _removed(d: Daemon, session: Session) -> dict[str, Any]:
     return {"session": session.name, "removed": True}
 
 
-async def _force(d: Daemon, session: Session) -> dict[str, Any]:
+async def _force(d: Context, session: Session) -> dict[str, Any]:
     """End it as `kill` does (the program may catch SIGHUP/SIGTERM and run its end-of-session
     hooks within the grace), then remove it."""
     grace = d.config.kill_grace_s
@@ -38,7 +38,7 @@ async def _force(d: Daemon, session: Session) -> dict[str, Any]:
     return _removed(d, session)
 
 
-def handle(d: Daemon, msg: ops.Remove, peer: bytes) -> Any:
+def handle(d: Context, msg: ops.Remove, peer: bytes) -> Any:
     session = d.get(msg.session)
     if session.running:
         if not msg.force:

@@ -8,14 +8,15 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Resize, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Resize, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
     viewer = d.viewer_of(session, msg.viewer, peer) if msg.viewer else None
     if msg.viewer is not None and viewer is None:
-        raise ProtocolError(ErrorCode.BAD_REQUEST, f"no viewer {msg.viewer!r} on {msg.session!r}")
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"no viewer {msg.viewer!r} on {msg.session!r}",
+                            {"param": "viewer"})
     if viewer is None:
         changed = d.resize(session, msg.cols, msg.rows, "request")
     else:

@@ -10,33 +10,33 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..git import service
-    from ..server import Daemon
 else:
     from ._gitlazy import service
 
 Reply = Awaitable[dict[str, Any]]
 
 
-def create(d: Daemon, msg: ops.SandboxCreate, peer: bytes) -> Reply:
+def create(d: Context, msg: ops.SandboxCreate, peer: bytes) -> Reply:
     return service.run(service.sandbox_create, msg)
 
 
-def get(d: Daemon, msg: ops.SandboxGet, peer: bytes) -> Reply:
+def get(d: Context, msg: ops.SandboxGet, peer: bytes) -> Reply:
     return service.run(service.sandbox_get, msg)
 
 
-def listing(d: Daemon, msg: ops.SandboxList, peer: bytes) -> Reply:
+def listing(d: Context, msg: ops.SandboxList, peer: bytes) -> Reply:
     return service.run(service.sandbox_list, msg)
 
 
-def inject(d: Daemon, msg: ops.SandboxInject, peer: bytes) -> Reply:
+def inject(d: Context, msg: ops.SandboxInject, peer: bytes) -> Reply:
     return service.run(service.sandbox_inject, msg)
 
 
-def cleanup(d: Daemon, msg: ops.SandboxCleanup, peer: bytes) -> Reply:
+def cleanup(d: Context, msg: ops.SandboxCleanup, peer: bytes) -> Reply:
     return service.run(service.sandbox_cleanup, msg)
 
 
-def cleanup_all(d: Daemon, msg: ops.SandboxCleanupAll, peer: bytes) -> Reply:
+def cleanup_all(d: Context, msg: ops.SandboxCleanupAll, peer: bytes) -> Reply:
     return service.run(service.sandbox_cleanup_all, msg)

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Shutdown, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Shutdown, peer: bytes) -> dict[str, Any]:
     running = sum(s.running for s in d.sessions.values())
     d.request_stop(msg.grace)
     return {"stopping": True, "sessions": running}

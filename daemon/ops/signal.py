@@ -11,10 +11,10 @@ from ..logs import log
 from ..session import signal_name
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-def handle(d: Daemon, msg: ops.Signal, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Signal, peer: bytes) -> dict[str, Any]:
     session = d.get_running(msg.session)
     # If it exited a moment ago, its exit is on its way through SIGCHLD.
     with contextlib.suppress(ProcessLookupError):

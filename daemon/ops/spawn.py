@@ -11,15 +11,12 @@ import contextlib
 import os
 import secrets
 import time
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from ptyd.proto import limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from .. import pausing, worktreesetup
-from ..claude_config import TrustError, prepare_trust
-from ..claude_hooks import claude_argv, write_settings
+from .. import agentkinds, pausing, worktreesetup
 from ..logs import log
 from ..notify import NotifyRule, parse_rules
 from ..recording import plan as recording_plan
@@ -28,23 +25,19 @@ from ..session import Session
 from ..spawner import SpawnError, child_env, spawn
 
 if TYPE_CHECKING:
+    from ..context import Context
     from ..git import service
-    from ..server import Daemon
 else:
     from ._gitlazy import service
 
 
-_PREPARING: weakref.WeakKeyDictionary[Daemon, set[str]] = weakref.WeakKeyDictionary()
-"""Per daemon, the names of sessions whose branch and checkout are being made."""
-
-
-def handle(d: Daemon, msg: ops.Spawn, peer: bytes) -> Any:
+def handle(d: Context, msg: ops.Spawn, peer: bytes) -> Any:
     if msg.repo is not None:
         return start_on_branch(d, msg)
     return start(d, msg, None, None)
 
 
-def spawn_session(d: Daemon, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
+def spawn_session(d: Context, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
     """Start a session from wire params: a persistent session relaunched at daemon start."""
     msg = ops.decode("spawn", params)
     checkout = None
@@ -61,25 +54,23 @@ def _agent_branch(msg: ops.Spawn, name: str) -> service.AgentBranch:
                                msg.sandbox_dir)
 
 
-def _free_name(d: Daemon) -> str:
+def _free_name(d: Context) -> str:
     """The lowest free number, skipping names reserved by spawns still making a checkout."""
-    preparing = _PREPARING.get(d, set())
     n = int(d.next_name())
-    while str(n) in d.sessions or str(n) in preparing:
+    while str(n) in d.sessions or str(n) in d.preparing:
         n += 1
     return str(n)
 
 
-async def start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
+async def start_on_branch(d: Context, msg: ops.Spawn) -> dict[str, Any]:
     name = msg.name or _free_name(d)
     admit(d, msg, name)  # refuse now what would be refused after the git work
-    preparing = _PREPARING.setdefault(d, set())
-    preparing.add(name)
+    d.preparing.add(name)
     where = _agent_branch(msg, name)
     try:
         checkout = await service.run(service.check_out, where, msg.task or "")
     finally:
-        preparing.discard(name)
+        d.preparing.discard(name)
     try:
         if d.stopping:
             raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
@@ -91,9 +82,9 @@ async def start_on_branch(d: Daemon, msg: ops.Spawn) -> dict[str, Any]:
         raise
 
 
-def admit(d: Daemon, msg: ops.Spawn, name: str) -> None:
+def admit(d: Context, msg: ops.Spawn, name: str) -> None:
     """Refuse a spawn that cannot be served: the name taken, a limit reached."""
-    preparing = _PREPARING.get(d, set())
+    preparing = d.preparing
     if name in d.sessions or name in preparing:
         raise ProtocolError(ErrorCode.SESSION_EXISTS, f"a session named {name!r} already exists",
                             {"session": name})
@@ -123,7 +114,7 @@ def spawn_notify_rules(msg: ops.Spawn) -> tuple[NotifyRule, ...]:
                             {"param": "notify"}) from None
 
 
-def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
+def start(d: Context, msg: ops.Spawn, params: dict[str, Any] | None,
           resumed_from: float | None, checkout: service.Checkout | None = None,
           name: str | None = None) -> dict[str, Any]:
     """Start the program; with a `checkout` (spawn with `repo`), in the agent's checkout."""
@@ -134,23 +125,18 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     rows = msg.rows or limits.DEFAULT_ROWS
     if msg.cwd is not None and not os.path.isabs(msg.cwd):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"spawn: cwd must be an absolute path, not "
-                            f"{msg.cwd!r} (the daemon's own directory means nothing to you)")
+                            f"{msg.cwd!r} (the daemon's own directory means nothing to you)",
+                            {"param": "cwd"})
     cwd = str(checkout.sandbox) if checkout else msg.cwd or os.getcwd()
     epoch = secrets.randbits(63)
     env = child_env(d.config.session_env(msg.env, msg.extra_env), name,
                     str(d.config.runtime_dir), epoch)
     argv = list(msg.argv)
-    if msg.agent == "claude":
-        # Exact agent state from Claude Code's own hooks, and no self-update mid-session.
-        try:
-            settings = write_settings(d.config.runtime_dir, name, msg.agent_settings)
-        except OSError as e:  # a full disk, a planted symlink (safefiles.UnsafeFile)
-            log.error("session=%s cannot write its Claude settings: %s", name, e)
-            raise ProtocolError(ErrorCode.SPAWN_FAILED,
-                                f"cannot write the Claude Code settings file: {e}") from None
-        argv = claude_argv(argv, settings)
-        env["DISABLE_AUTOUPDATER"] = "1"
-        _trust_folder(msg, name, cwd, env, msg.repo if checkout is not None else None)
+    kind = agentkinds.kind(msg.agent)
+    if kind is not None:  # what this agent CLI needs before it starts (settings, trust)
+        argv = kind.prepare(agentkinds.Launch(
+            d.config.runtime_dir, name, argv, env, cwd, msg.agent_settings, msg.trust,
+            msg.repo if checkout is not None else None))
     try:
         recording = recording_plan(msg.record, msg.record_input, d.config.recording)
     except OSError as e:
@@ -166,9 +152,9 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
         child = spawn(worktreesetup.wrap(argv, setup, status) if setup and status else argv,
                       cwd, env, cols, rows, stderr_pipe=msg.stderr == "pipe", cgroup=cgroup)
     except SpawnError as e:
-        if not d.containment.release(cgroup) and d._loop is not None:
+        if not d.containment.release(cgroup):
             # The failed child may still be in it for a moment (it is exiting).
-            d._loop.call_later(1.0, d.containment.release, cgroup)
+            d.loop.call_later(1.0, d.containment.release, cgroup)
         log.info("session=%s spawn failed: %s", name, e)
         if msg.persistent:
             d.resume_registry.withdraw(name, registered)
@@ -201,7 +187,7 @@ def start(d: Daemon, msg: ops.Spawn, params: dict[str, Any] | None,
     return session.describe()
 
 
-def _register(d: Daemon, name: str, request: dict[str, Any], created: float,
+def _register(d: Context, name: str, request: dict[str, Any], created: float,
               resumed_from: float | None) -> None:
     """Write a persistent session to the registry before it starts: one that could not be
     relaunched after a reboot must not start as if it could."""
@@ -213,19 +199,3 @@ def _register(d: Daemon, name: str, request: dict[str, Any], created: float,
         raise ProtocolError(ErrorCode.SPAWN_FAILED,
                             f"cannot make the session persistent: writing "
                             f"{d.resume_registry.path} failed: {e}") from None
-
-
-def _trust_folder(msg: ops.Spawn, name: str, cwd: str, env: dict[str, str],
-                  repo: str | None) -> None:
-    """Claude asks whether to trust a new folder: answer for the person when they asked
-    (`trust`), or when the folder is a checkout of a repository they already trust."""
-    try:
-        why = prepare_trust(env, cwd, msg.trust, repo)
-    except TrustError as e:
-        if msg.trust:
-            raise ProtocolError(ErrorCode.SPAWN_FAILED, f"cannot trust {cwd} in Claude's "
-                                f"config: {e}", {"argv": list(msg.argv)}) from None
-        log.warning("session=%s trust of %s not inherited from %s: %s", name, cwd, repo, e)
-        return
-    if why is not None:
-        log.info("session=%s trusted %s in Claude's config (%s)", name, cwd, why)

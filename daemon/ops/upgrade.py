@@ -9,15 +9,15 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-async def _upgrade(d: Daemon, python: str | None) -> dict[str, Any]:
+async def _upgrade(d: Context, python: str | None) -> dict[str, Any]:
     problem = await d.start_upgrade(python)
     if problem is not None:
         raise ProtocolError(ErrorCode.UPGRADE_FAILED, problem)
     return {"upgrading": True, "sessions": len(d.sessions)}
 
 
-def handle(d: Daemon, msg: ops.Upgrade, peer: bytes) -> Any:
+def handle(d: Context, msg: ops.Upgrade, peer: bytes) -> Any:
     return _upgrade(d, msg.python)

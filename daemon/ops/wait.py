@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import ops
 
 if TYPE_CHECKING:
-    from ..server import Daemon
+    from ..context import Context
 
 
-async def _wait(d: Daemon, msg: ops.Wait) -> dict[str, Any]:
+async def _wait(d: Context, msg: ops.Wait) -> dict[str, Any]:
     session = d.get(msg.session)
     reached = await d.wait_finished(session, msg.timeout, msg.until, msg.after_turn,
                                     msg.since_seq)
     return {**session.describe(), "exited": session.finished, "reached": reached}
 
 
-def handle(d: Daemon, msg: ops.Wait, peer: bytes) -> Any:
+def handle(d: Context, msg: ops.Wait, peer: bytes) -> Any:
     d.get(msg.session)  # refuse an unknown session now, not from inside a task
     return _wait(d, msg)

@@ -11,7 +11,7 @@ import zmq
 
 from ptyd.client import Client, LimitExceeded
 from ptyd.proto import encode_request
-from tests.conftest import DaemonProcess, start_daemon, stop_daemon, wait_until
+from tests.conftest import DaemonProcess, slack, start_daemon, stop_daemon, wait_until
 
 
 def test_flooding_client_does_not_starve_another(client: Client, daemon: DaemonProcess) -> None:
@@ -41,7 +41,7 @@ def test_flooding_client_does_not_starve_another(client: Client, daemon: DaemonP
         times.sort()
         # ROUTER queues fairly per client and the daemon takes a bounded batch per wakeup:
         # the polite client is served promptly even while another floods.
-        assert times[len(times) // 2] < 0.5, times
+        assert times[len(times) // 2] < slack(0.5), times
     finally:
         stop.set()
         flooder.join(10)

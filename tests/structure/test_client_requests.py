@@ -1,0 +1,39 @@
+"""Every request the Python clients send names an op of proto/specs.py and only parameters that
+op declares: a client cannot drift from the daemon without this test naming where."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from ptyd.proto import specs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def requests_sent() -> list[tuple[str, str, list[str]]]:
+    """(where, op, literal param names) for each `.request("op", {...})` / `.call(...)`."""
+    found = []
+    for folder in ("client", "cli", "attach", "runtime"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in ("request", "call", "_request") and node.args
+                        and isinstance(node.args[0], ast.Constant)
+                        and isinstance(node.args[0].value, str)):
+                    continue
+                params = node.args[1] if len(node.args) > 1 else None
+                names = [k.value for k in params.keys if isinstance(k, ast.Constant)] \
+                    if isinstance(params, ast.Dict) else []
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.args[0].value,
+                              names))
+    return found
+
+
+def test_clients_send_only_declared_ops_and_params() -> None:
+    sent = requests_sent()
+    assert len(sent) > 20  # the scan sees the clients' requests
+    wrong = [(where, op, sorted(set(names) - {p.name for p in specs.BY_NAME[op].params}))
+             if op in specs.BY_NAME else (where, op, ["<unknown op>"])
+             for where, op, names in sent]
+    assert [w for w in wrong if w[2]] == []
