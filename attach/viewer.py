@@ -37,6 +37,7 @@ from ptyd.client import (
 )
 from ptyd.client.wire import Wire
 from ptyd.proto import pubsub
+from ptyd.proto.exitstatus import shell_code
 
 from .replay import CLEAR_FOR_REPLAY, alt_screen_after, lost_marker, strip_queries
 from .stream import LIVENESS_PROBE_S, Ended, Item, LiveStream
@@ -67,9 +68,8 @@ class Outcome:
 
 
 def exit_code(info: dict[str, Any]) -> int:
-    if info.get("exit_signal") is not None:
-        return 128 + int(info["exit_signal"])
-    return int(info.get("exit_code") or 0)
+    """As `ptyd wait` reports it (one mapping: ptyd.proto.exitstatus)."""
+    return shell_code(info)
 
 
 def exit_message(name: str, info: dict[str, Any]) -> str:

@@ -43,7 +43,6 @@ from .agentstate import ERROR, EXITED, IDLE, WAITING
 from .logs import log
 
 if TYPE_CHECKING:
-    from .server import Daemon
     from .session import Session
 
 NOTIFY_STATES = (WAITING, ERROR, IDLE, EXITED)
@@ -304,30 +303,3 @@ def _post(url: str, fields: dict[str, str], timeout: float) -> tuple[bool, str]:
     except (OSError, ValueError) as e:
         return False, str(e)
     return (200 <= status < 300), f"HTTP {status}"
-
-
-class DaemonHost:
-    """The daemon as a NotifyHost (its loop, tasks, helper runner, configured rules)."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-
-    @property
-    def notify_rules(self) -> tuple[NotifyRule, ...]:
-        return self.daemon.config.notify  # read each time: a reload (SIGHUP) applies at once
-
-    @property
-    def stopping(self) -> bool:
-        return self.daemon.stopping
-
-    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
-        assert self.daemon._loop is not None
-        self.daemon._loop.call_later(delay, callback)
-
-    def start_task(self, coro: Awaitable[Any]) -> None:
-        self.daemon._spawn_task(coro)
-
-    async def run_helper(self, argv: list[str], timeout: float, *,
-                         env: dict[str, str] | None = None,
-                         new_session: bool = False) -> tuple[int, str]:
-        return await self.daemon.run_helper(argv, timeout, env=env, new_session=new_session)

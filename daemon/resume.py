@@ -36,7 +36,7 @@ import msgpack
 
 from ptyd.proto import locations
 
-from . import agentkinds
+from .agentkinds import resume_argv
 from .logs import log
 from .safefiles import make_private_dir, read_private, write_atomic
 
@@ -139,14 +139,6 @@ def with_env(stored: dict[str, Any], inherited: Mapping[str, str]) -> dict[str, 
     request["env"] = {**{k: v for k, v in inherited.items() if k not in unset},
                       **stored["env_set"]}
     return request
-
-
-def resume_argv(entry: dict[str, Any]) -> list[str]:
-    """The command that continues the conversation. The id came from a hook: only a UUID is
-    used, and joined to its option (`--resume=ID`), so no value can ever read as an option."""
-    argv = list(entry["request"]["argv"])
-    kind = agentkinds.KINDS.get(entry["request"].get("agent") or "")
-    return argv if kind is None else kind.resume_argv(argv, entry.get("agent_session_id"))
 
 
 def relaunch_all(d: Daemon) -> list[str]:

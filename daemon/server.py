@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from .git import setup as worktree_setup
 from .lifecycle import SessionLifecycle, exit_fields
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
-from .notify import DaemonHost, Notifier
+from .notify import Notifier, NotifyRule
 from .peers import PeerGate
 from .recording import Recordings
 from .replybudget import ReplyBudget
@@ -637,6 +637,33 @@ class Daemon(SessionLifecycle, Viewing):
                 self._loop.remove_reader(fd)
                 self._loop.remove_writer(fd)
         session.close_master()
+
+class DaemonHost:
+    """The daemon as a NotifyHost (its loop, tasks, helper runner, configured rules)."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    @property
+    def notify_rules(self) -> tuple[NotifyRule, ...]:
+        return self.daemon.config.notify  # read each time: a reload (SIGHUP) applies at once
+
+    @property
+    def stopping(self) -> bool:
+        return self.daemon.stopping
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> None:
+        assert self.daemon._loop is not None
+        self.daemon._loop.call_later(delay, callback)
+
+    def start_task(self, coro: Awaitable[Any]) -> None:
+        self.daemon._spawn_task(coro)
+
+    async def run_helper(self, argv: list[str], timeout: float, *,
+                         env: dict[str, str] | None = None,
+                         new_session: bool = False) -> tuple[int, str]:
+        return await self.daemon.run_helper(argv, timeout, env=env, new_session=new_session)
+
 
 def _raise_fd_limit() -> None:
     """Each session holds a PTY master; hundreds of agents need more than the usual 1024 fds."""

@@ -46,6 +46,7 @@ CARRIED: tuple[Carried, ...] = (
     *_in("containment", cgroup="cgroup", keep_processes="keep_processes"),
     *_in("git", repo="repo", branch="branch", integration="integration",
          sandbox_dir="sandbox_dir", dirty="dirty", dirty_at="dirty_at"),
+    *_in("worktree", setup_status="setup_status"),  # a setup's outcome is read at the exit
 )
 
 ENCODED: frozenset[str] = frozenset({
@@ -64,4 +65,5 @@ TRANSIENT: frozenset[str] = frozenset({
     "pending_input", "pending_input_bytes",  # input not yet written: lost, as on a crash
     "foreign",  # set by whoever adopts after a crash
     "holds",  # the daemon's callback, set when the session is added
+    "notify",  # the spawn's own notify rules: not carried (docs/protocol.md §7.2)
 })

@@ -15,8 +15,8 @@ from .logs import log
 from .safefiles import read_private
 
 if TYPE_CHECKING:
+    from .context import AgentHost
     from .git.setup import WorktreeSetup
-    from .lifecycle import SessionLifecycle as Daemon
     from .session import Session
 
 
@@ -31,7 +31,7 @@ def wrap(argv: list[str], plan: WorktreeSetup, status: Path) -> list[str]:
             repr(plan.setup_timeout), json.dumps(list(plan.setup)), plan.source, "--", *argv]
 
 
-def on_exit(d: Daemon, session: Session) -> bool:
+def on_exit(d: AgentHost, session: Session) -> bool:
     """At the session's exit: if its setup failed, state `error` with `setup_failed` and the
     exit code (True: the failure is explained, no other reason applies)."""
     if session.setup_status is None:

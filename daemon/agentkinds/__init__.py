@@ -50,3 +50,13 @@ def hook_change(agent: str | None, event: str, payload: dict[str, Any]) -> Chang
 
 
 __all__ = ["KINDS", "AgentKind", "Launch", "by_silence", "hook_change", "kind"]
+
+
+def resume_argv(entry: dict[str, Any]) -> list[str]:
+    """The command that continues a session's conversation (a persistent one after a reboot, a
+    paused one resumed): `entry` has the spawn `request` and the `agent_session_id`. The id came
+    from a hook: the kind uses only a UUID, joined to its option (`--resume=ID`), so no value
+    can ever read as an option."""
+    argv = list(entry["request"]["argv"])
+    known = KINDS.get(entry["request"].get("agent") or "")
+    return argv if known is None else known.resume_argv(argv, entry.get("agent_session_id"))

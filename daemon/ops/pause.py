@@ -15,14 +15,14 @@ from ptyd.proto import ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from .. import pausing
+from ..agentkinds import resume_argv
 from ..logs import log
-from ..resume import resume_argv
 from . import spawn
 from .gitbranch import branch_of, note_clean
 
 if TYPE_CHECKING:
-    from ..git import service
     from ..context import Context
+    from ..git import service
 else:
     from ._gitlazy import service
 
@@ -34,10 +34,10 @@ async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
     if session.repo is None or session.sandbox_dir is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} works on no "
                             "branch: only an agent spawned with 'repo' can be paused",
-                            {"session": session.name})
+                            {"session": session.name, "param": "session"})
     if pausing.is_paused(session):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} is paused "
-                            "already (resume it)", {"session": session.name})
+                            "already (resume it)", {"session": session.name, "param": "session"})
     if session.running:
         # First the program ends (SIGHUP, SIGTERM, then SIGKILL after the grace, as `kill`),
         # so nothing it writes afterwards can miss the commit.
@@ -70,12 +70,12 @@ async def resume(d: Context, msg: ops.Resume, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     if not pausing.is_paused(session):
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} is not paused "
-                            "(pause it first)", {"session": session.name})
+                            "(pause it first)", {"session": session.name, "param": "session"})
     params = pausing.spawn_params(session)
     if params is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"the command of session {session.name!r} "
                             "is not known; spawn it again with its repo and task (the branch "
-                            "is kept)", {"session": session.name})
+                            "is kept)", {"session": session.name, "param": "session"})
     params["argv"] = resume_argv({"request": params,
                                   "agent_session_id": session.agent_session_id})
     request = ops.decode("spawn", params)
