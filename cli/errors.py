@@ -57,8 +57,13 @@ def cli_message(error: PtydError) -> tuple[str, int]:
     """(message, exit code) for an error a request of the CLI got."""
     message = str(error)
     param = error.data.get("param") if isinstance(error, BadRequest) else None
-    if isinstance(param, str):  # a value the user gave (other refusals are failures: exit 1)
-        prefix = _PARAM_PREFIX.match(message)
+    # A value the user gave that the daemon cannot read (the decoder's words: "op: parameter
+    # 'x' ..."), or one the daemon names as the culprit without naming a session it looked at.
+    # A session that exists but is in the wrong state for the verb ("works on no branch",
+    # "paused already": data names the session) is a failure, exit 1, like any other refusal.
+    prefix = _PARAM_PREFIX.match(message)
+    state_refusal = prefix is None and "session" in (getattr(error, "data", None) or {})
+    if isinstance(param, str) and not state_refusal:
         if param in OPTION_OF_PARAM and prefix:
             rest = message[prefix.end():]
             option = OPTION_OF_PARAM[param]

@@ -848,7 +848,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("trust-repo", cmd_trust_repo, "allow a repository's .ptyd.toml (as it is now) to "
              "prepare new worktrees: copy its files, run its setup command")
-    p.add_argument("directory", metavar="DIR")
+    p.add_argument("directory", metavar="DIR", help="the repository (its main checkout)")
     p.add_argument("--revoke", action="store_true", help="take the permission back")
 
     verb("config", cmd_config, "show the daemon's configuration and where each value "
