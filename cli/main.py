@@ -23,7 +23,6 @@ from ptyd import __version__
 from ptyd.client import DaemonNotRunning, Lost, NoSuchSession, PtydError  # no zmq: --version
 from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
-from ptyd.proto.paths import Endpoints
 
 from . import format, turns
 from .errors import cli_message
@@ -62,8 +61,17 @@ def _connection(args: argparse.Namespace) -> dict[str, Any]:
         curve = CurveKeys.load(args.server_key, args.client_key)
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot load the CURVE keys ({e}); see ptyd keys generate") from None
+    from ptyd.proto.paths import Endpoints
+
     return {"dir": args.dir, "endpoints": Endpoints(control, publish), "curve": curve,
             "connect_timeout": CONNECT_TIMEOUT_S}
+
+
+def _local_dir(args: argparse.Namespace) -> Path:
+    """This machine's runtime directory (checked before use), also with --connect."""
+    from ptyd.client.rundir import resolve_dir
+
+    return resolve_dir(args.dir)
 
 
 def _client(args: argparse.Namespace, autostart: bool = False) -> LeanClient:
@@ -448,7 +456,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             first = first or reply
             previous = kind
         if first is not None and any(turns.submits(kind, data) for kind, data in items):
-            turns.record_send(daemon, args.name, first)
+            turns.record_send(_local_dir(args), daemon, args.name, first)
         if not args.wait or first is None:
             return 0
         transport = 0 if args.timeout is None else args.timeout + 10
@@ -543,7 +551,8 @@ def cmd_wait(args: argparse.Namespace) -> int:
         since_seq = args.since_seq
         if until and since_seq is None and args.after_turn is None and not args.now:
             # After `ptyd send` from this shell: only a state entered after it (cli/turns.py).
-            record = turns.last_send(getattr(args, "connect", None) or str(args.dir), args.name)
+            record = turns.last_send(_local_dir(args),
+                                     getattr(args, "connect", None) or str(args.dir), args.name)
             if record is not None and record.get("epoch") == c.info(args.name)["epoch"]:
                 since_seq = record["seq"]
         info = c.request("wait", {"session": args.name, "timeout": args.timeout,
