@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ptyd import __version__
-from ptyd.client import DaemonNotRunning, Lost, NoSuchSession, PtydError  # no zmq: --version
+from ptyd.client import DaemonNotRunning, NoSuchSession, PtydError  # no zmq: --version
 from ptyd.proto import limits
 from ptyd.proto.keys import PASTE_GAP_S, key_bytes
 
@@ -529,6 +529,8 @@ def _restore_terminal(log: textlog.RawLog) -> None:
 
 
 def _logs_live(args: argparse.Namespace, log: textlog.RawLog) -> int:
+    from ptyd.client import Lost  # (a dataclass: only `logs` pays for importing dataclasses)
+
     with _client(args) as c:
         for item in c.output(args.name, follow=args.follow):
             if isinstance(item, Lost):

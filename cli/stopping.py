@@ -7,7 +7,6 @@ import time
 from typing import TYPE_CHECKING
 
 from ptyd.client import TransportError
-from ptyd.client.rundir import daemon_running
 from ptyd.proto import limits
 
 if TYPE_CHECKING:
@@ -26,6 +25,8 @@ def wait_stopped(c: LeanClient, grace: float | None, local: bool) -> bool:
     when the process ends), or its process is (a new daemon, autostarted meanwhile by another
     client, holds the lock). A remote one, when it no longer answers `hello` (a stopping daemon
     still does)."""
+    from ptyd.client.rundir import daemon_running
+
     deadline = time.monotonic() + (grace if grace is not None else limits.DEFAULT_KILL_GRACE_S) \
         + STOP_MARGIN_S
     pid = c.server.get("pid")

@@ -18,13 +18,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ptyd.client.rundir import check_runtime_dir, open_private
-
 
 def _record_path(runtime_dir: Path, daemon: str, session: str) -> Path | None:
     """Where this shell's last send to `session` of `daemon` is recorded, or None when the
     local runtime directory is missing (a remote-only user): then nothing is recorded."""
-    import hashlib  # (only `send` and `wait` pay for it)
+    import hashlib  # (only `send` and `wait` pay for these)
+
+    from ptyd.client.rundir import check_runtime_dir
 
     if not check_runtime_dir(runtime_dir):  # raises UnsafeRuntimeDir for a foreign one
         return None
@@ -45,6 +45,8 @@ def record_send(runtime_dir: Path, daemon: str, session: str, reply: dict[str, A
         path = _record_path(runtime_dir, daemon, session)
         if path is None:
             return
+        from ptyd.client.rundir import open_private
+
         path.parent.mkdir(mode=0o700, exist_ok=True)  # inside our 0700 directory
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
@@ -63,6 +65,8 @@ def last_send(runtime_dir: Path, daemon: str, session: str) -> dict[str, Any] | 
         path = _record_path(runtime_dir, daemon, session)
         if path is None:
             return None
+        from ptyd.client.rundir import open_private
+
         fd = open_private(path, os.O_RDONLY)
         with os.fdopen(fd) as f:
             record = json.load(f)
