@@ -34,15 +34,7 @@ class LocalTerminal:
         tty.setraw(self.in_fd, termios.TCSANOW)
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                written = os.write(self.out_fd, view)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return  # the terminal is gone (closed window): nothing left to show
-            view = view[written:]
+        write_all(self.out_fd, data)
 
     def restore(self, message: str | None = None, to_bottom: bool = False) -> None:
         """Leave the program's modes, put back the saved line discipline, say why we left.
@@ -59,3 +51,17 @@ class LocalTerminal:
             self._saved = None
         if message:
             self.write(f"\r\n{message}\r\n".encode())
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte to a terminal (also ptyd top's); a terminal that is gone (a closed
+    window) leaves nothing to show, so that is not an error."""
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            continue
+        except OSError:
+            return
+        view = view[written:]

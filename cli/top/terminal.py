@@ -15,6 +15,8 @@ import termios
 import tty
 from typing import Any
 
+from ptyd.attach.terminal import write_all
+
 ENTER_SCREEN = b"\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"
 """Alternate screen (the shell's screen comes back untouched), cursor hidden, cleared."""
 LEAVE_SCREEN = b"\x1b[0m\x1b[?25h\x1b[?1049l"
@@ -119,12 +121,4 @@ class Screen:
             self._write("".join(out).encode("utf-8", "replace"))
 
     def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                written = os.write(self.out_fd, view)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return  # the terminal is gone (closed window): nothing left to show
-            view = view[written:]
+        write_all(self.out_fd, data)
