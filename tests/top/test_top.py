@@ -7,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from ptyd.client import Client
+from ptyd.client import Client, ConnectionInterrupted, SessionExists, ShuttingDown
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
 from tests.conftest import (
     DaemonProcess,
@@ -234,8 +234,10 @@ def test_carries_on_across_an_upgrade_and_a_restart(tmux: Tmux, daemon: DaemonPr
     pane = start_top(tmux, daemon, tmp_path, "--give-up", "30")
     tmux.wait_for(pane, "local: up")
     assert daemon.cli("upgrade").returncode == 0
-    with daemon.client() as c:
-        c.spawn(["sleep", "60"], name="after-upgrade")
+    # The reply comes before the daemon re-executes; until its successor serves, new work is
+    # refused with shutting_down, which a client retries (docs/protocol.md §3.6).
+    wait_until(lambda: _spawned_once_serving(daemon, "after-upgrade"),
+               message="the upgraded daemon to take a spawn")
     wait_row(tmux, pane, "after-upgrade", "running")
     assert stop_daemon(daemon) == 0
     tmux.wait_for(pane, "local: down")
@@ -247,6 +249,17 @@ def test_carries_on_across_an_upgrade_and_a_restart(tmux: Tmux, daemon: DaemonPr
         assert not row_of(tmux, pane, "after-upgrade")  # the old daemon's sessions are gone
     finally:
         assert stop_daemon(again) == 0
+
+
+def _spawned_once_serving(daemon: DaemonProcess, name: str) -> bool:
+    try:
+        with daemon.client() as c:
+            c.spawn(["sleep", "60"], name=name)
+    except (ShuttingDown, ConnectionInterrupted):
+        return False
+    except SessionExists:  # an interrupted attempt was applied after all
+        return True
+    return True
 
 
 def test_pause_and_resume_from_the_overview(tmux: Tmux, client: Client, daemon: DaemonProcess,
