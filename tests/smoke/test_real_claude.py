@@ -90,8 +90,12 @@ def test_real_claude_trust_dialog_held_prompt_and_failed_turn_through_the_cli(
         assert info["turn"] == 1 and info["state_text"] == "Not logged in · Please run /login"
         states = [(e["state"], e["state_reason"]) for e in c.events(0)["events"]
                   if e["type"] == "session.state"]
-        assert states == [("waiting", "trust"), ("idle", None), ("working", None),
-                          ("error", "authentication_failed")]  # Enter: idle, then the task
+        # Enter: the dialog goes, then idle, then the task. Whether `starting` shows between the
+        # dialog and idle depends on which the daemon sees first on a loaded machine: the dialog
+        # gone from the screen (back to `starting` until the CLI is ready) or the CLI's ready hook.
+        without_starting = [s for i, s in enumerate(states) if not (i == 1 and s == ("starting", None))]
+        assert without_starting == [("waiting", "trust"), ("idle", None), ("working", None),
+                                    ("error", "authentication_failed")], states
         c.kill("real")
 
 
