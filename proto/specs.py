@@ -272,6 +272,7 @@ SPECS: tuple[OpSpec, ...] = (
                           notes="str keys, any values: the hook's JSON input"),
                     Param("token", "str", max_bytes=128, default="", shown_required="yes (see "
                           "below)", notes="the session's `PTYD_SESSION_TOKEN`"))),
+    OpSpec("stats", (), read_only=True),
     OpSpec("upgrade", (Param("python", "str", nonempty=True, shown_default="the daemon's own "
                              "interpreter", notes="path of the Python interpreter of the "
                              "successor (e.g. another virtualenv's)"),)),
