@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ptyd.client import BadRequest, Client
 from ptyd.proto.ops import STATES
-from tests.conftest import agent, wait_for_output, wait_until
+from tests.conftest import DaemonProcess, agent, wait_for_output, wait_until
 
 
 def test_stats_counts_sessions_by_status_and_state_and_the_memory_held(client: Client) -> None:
@@ -38,3 +40,13 @@ def test_stats_counts_sessions_by_status_and_state_and_the_memory_held(client: C
 def test_stats_takes_no_parameters(client: Client) -> None:
     with pytest.raises(BadRequest, match="unknown parameter"):
         client.request("stats", {"session": "p"})
+
+
+def test_ptyd_stats_prints_the_figures_and_json(daemon: DaemonProcess) -> None:
+    daemon.cli("new", "-s", "s1", "--", "sh", "-c", "echo hi")
+    daemon.cli("wait", "s1")
+    shown = daemon.cli("stats")
+    assert shown.returncode == 0, shown.stderr
+    assert "sessions   1 (0 running; 1 exited), 0 viewer(s)" in shown.stdout
+    figures = json.loads(daemon.cli("stats", "--json").stdout)
+    assert figures["sessions"] == 1 and figures["states"]["exited"] == 1
