@@ -155,7 +155,10 @@ def decode_spec(spec: OpSpec, params: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for param in spec.params:
         value = READERS[param.type](p, param)
-        values[param.name] = param.default if value is None else value
+        # An empty string takes a str default (`integration: ""` is the default branch), as the
+        # hand-written decoders did; where "" is wrong the param says nonempty or choices.
+        empty = value == "" and isinstance(param.default, str)
+        values[param.name] = param.default if value is None or empty else value
     p.done()
     for check in spec.checks:
         check(spec.name, values)

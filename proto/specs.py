@@ -61,8 +61,8 @@ class Param:
     range: tuple[float, float] | None = None
     """Inclusive bounds of an `int` or `number` (the decoder refuses a value outside them)."""
     default: Any = None
-    """What the request holds when the parameter is absent (or nil): an immutable value, shared
-    by every request (a tuple, never a list or a map)."""
+    """What the request holds when the parameter is absent (or nil; for a str default, also
+    ""): an immutable value, shared by every request (a tuple, never a list or a map)."""
     choices: tuple[str, ...] | None = None
     """A `str` that must be one of these."""
     max_bytes: int | None = None
