@@ -698,7 +698,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(f"daemon     {stats['pid']}, version {stats['version']}, up "
           f"{format.duration(stats['uptime_s'])}, {rss} resident\n"
           f"sessions   {stats['sessions']} ({stats['running']} running{'; ' if states else ''}"
-          f"{states}), {stats['viewers']} viewer(s)\n"
+          f"{states}), {stats['viewers']} viewer(s), {stats['peers']} client connection(s)\n"
           f"scrollback {stats['scrollback_bytes'] / mib:.1f} MiB held of "
           f"{stats['scrollback_committed_bytes'] / mib:.1f} MiB committed\n"
           f"replies    {stats['queued_reply_bytes']} bytes queued; last event {stats['last_seq']}")

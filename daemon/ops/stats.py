@@ -1,6 +1,6 @@
-"""stats: daemon-wide figures a monitor polls (how many sessions in which state, memory held,
-replies queued), cheap enough to ask every second: it walks the sessions once and reads
-/proc/self/statm, nothing else."""
+"""stats: daemon-wide figures a monitor polls (sessions in each state, clients connected,
+memory held, replies queued), cheap enough to ask every second: it walks the sessions once and
+reads /proc/self/statm, nothing else."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def handle(d: Context, msg: Stats, peer: bytes) -> dict[str, Any]:
         "running": sum(1 for s in sessions if s.status == "running"),
         "states": {state: states.get(state, 0) for state in STATES},
         "viewers": sum(len(s.viewers) for s in sessions),
+        "peers": sum(gate.connections for gate in d.peer_gates.values()),
         "scrollback_bytes": sum(s.scrollback.memory_bytes()
                                 + (s.stderr_ring.memory_bytes() if s.stderr_ring else 0)
                                 for s in sessions),

@@ -37,6 +37,14 @@ def test_stats_counts_sessions_by_status_and_state_and_the_memory_held(client: C
     wait_until(lambda: client.request("stats")["sessions"] == 1)
 
 
+def test_stats_counts_the_connected_clients(daemon: DaemonProcess, client: Client) -> None:
+    wait_until(lambda: client.request("stats")["peers"] == 1)
+    with daemon.client() as other:
+        other.hello()
+        wait_until(lambda: client.request("stats")["peers"] == 2)
+    wait_until(lambda: client.request("stats")["peers"] == 1)
+
+
 def test_stats_takes_no_parameters(client: Client) -> None:
     with pytest.raises(BadRequest, match="unknown parameter"):
         client.request("stats", {"session": "p"})
@@ -47,6 +55,7 @@ def test_ptyd_stats_prints_the_figures_and_json(daemon: DaemonProcess) -> None:
     daemon.cli("wait", "s1")
     shown = daemon.cli("stats")
     assert shown.returncode == 0, shown.stderr
-    assert "sessions   1 (0 running; 1 exited), 0 viewer(s)" in shown.stdout
+    assert "sessions   1 (0 running; 1 exited), 0 viewer(s), 1 client connection(s)" in \
+        shown.stdout
     figures = json.loads(daemon.cli("stats", "--json").stdout)
     assert figures["sessions"] == 1 and figures["states"]["exited"] == 1
