@@ -686,6 +686,25 @@ def cmd_top(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _client(args) as c:
+        stats = c.request("stats")
+    if args.json:
+        _print_json(stats)
+        return 0
+    mib = 1 << 20
+    states = ", ".join(f"{n} {state}" for state, n in stats["states"].items() if n)
+    rss = "unknown" if stats["rss_bytes"] is None else f"{stats['rss_bytes'] / mib:.1f} MiB"
+    print(f"daemon     {stats['pid']}, version {stats['version']}, up "
+          f"{format.duration(stats['uptime_s'])}, {rss} resident\n"
+          f"sessions   {stats['sessions']} ({stats['running']} running{'; ' if states else ''}"
+          f"{states}), {stats['viewers']} viewer(s), {stats['peers']} client connection(s)\n"
+          f"scrollback {stats['scrollback_bytes'] / mib:.1f} MiB held of "
+          f"{stats['scrollback_committed_bytes'] / mib:.1f} MiB committed\n"
+          f"replies    {stats['queued_reply_bytes']} bytes queued; last event {stats['last_seq']}")
+    return 0
+
+
 def cmd_shutdown(args: argparse.Namespace) -> int:
     with _client(args) as c:
         result = c.shutdown(args.grace)
@@ -946,6 +965,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default ~/.config/ptyd/remotes.toml)")
     p.add_argument("--give-up", type=float, default=10.0, metavar="SECONDS",
                    help="quit when every daemon has been unreachable this long (default 10)")
+
+    p = verb("stats", cmd_stats, "daemon-wide figures: sessions by state, memory, queued replies")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     p = verb("shutdown", cmd_shutdown, "end every session and stop the daemon")
     p.add_argument("--grace", type=float, metavar="SECONDS",

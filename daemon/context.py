@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .config import DaemonConfig
     from .containment import Containment
     from .eventlog import EventLog
+    from .peers import PeerGate
     from .recording import Recordings
     from .replybudget import ReplyBudget
     from .session import Session
@@ -72,6 +73,9 @@ class Context(AgentHost, Protocol):
     def started(self) -> float: ...
     @property
     def reply_budget(self) -> ReplyBudget: ...
+    @property
+    def peer_gates(self) -> dict[str, PeerGate]:
+        """Per control socket, its live connections (read by `stats`)."""
     @property
     def containment(self) -> Containment: ...
     @property

@@ -24,7 +24,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-from ptyd.proto import envelope, ops, pubsub, specs
+from ptyd.proto import envelope, pubsub, specs
 from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.limits import EVENT_LOG_LEN, MAX_FRAME_BYTES, MAX_PEERS
 from ptyd.proto.paths import Endpoints
@@ -477,7 +477,7 @@ class Daemon(SessionLifecycle, Viewing):
             # the next daemon, whatever it sent; only read-only ops are still served.
             if self.stopping and request.op not in specs.READ_ONLY_OPS:
                 raise ProtocolError(ErrorCode.SHUTTING_DOWN, "the daemon is shutting down")
-            message = ops.decode(request.op, request.params)
+            message = handlers.decode(request.op, request.params)
             result = handlers.OPS[request.op](self, message, peer)
         except ProtocolError as e:
             msgid = msgid if msgid is not None else e.request_id

@@ -50,3 +50,6 @@ def handle(d: Context, msg: ops.Attach, peer: bytes) -> dict[str, Any]:
         # rebuilt from bytes, so the viewer should ask the program to repaint (op redraw).
         "needs_redraw": term.alt_screen_since is not None and term.alt_screen_since < start,
     }
+
+
+SERVES = {"attach": (ops.Attach, handle)}

@@ -16,3 +16,6 @@ def handle(d: Context, msg: ops.Detach, peer: bytes) -> dict[str, Any]:
     for viewer in targets:
         d.publish(pubsub.message_frames(pubsub.viewer_topic(viewer.id), {"type": "detach"}))
     return {"session": session.name, "detached": [v.id for v in targets]}
+
+
+SERVES = {"detach": (ops.Detach, handle)}

@@ -19,3 +19,6 @@ def handle(d: Context, msg: ops.Events, peer: bytes) -> dict[str, Any]:
                             "again to resynchronise", {"first": log.first_seq, "boot": log.boot})
     events = log.since(msg.since, msg.max)
     return {"boot": log.boot, "first": log.first_seq, "last": log.last_seq, "events": events}
+
+
+SERVES = {"events": (ops.Events, handle)}

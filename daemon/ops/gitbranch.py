@@ -95,3 +95,16 @@ def listing(d: Context, msg: ops.GitList, peer: bytes) -> Reply:
 
 def delete(d: Context, msg: ops.GitDelete, peer: bytes) -> Reply:
     return service.run(service.delete, agent_branch(d, msg.target), msg.force)
+
+
+SERVES = {
+    "git.repo": (ops.GitRepo, repo),
+    "git.create": (ops.GitCreate, create),
+    "git.commit": (ops.GitCommit, commit),
+    "git.push": (ops.GitPush, push),
+    "git.merge": (ops.GitMerge, merge),
+    "git.diff": (ops.GitDiff, diff),
+    "git.info": (ops.GitInfo, info),
+    "git.list": (ops.GitList, listing),
+    "git.delete": (ops.GitDelete, delete),
+}

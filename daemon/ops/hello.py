@@ -61,3 +61,6 @@ def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
             "max_total_scrollback": config.max_total_scrollback_bytes,
         },
     }
+
+
+SERVES = {"hello": (ops.Hello, handle)}

@@ -32,7 +32,8 @@ def handle(d: Context, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
         raise bad_request(f"hook: {'a wrong' if msg.token else 'no'} 'token' for session "
                           f"{msg.session!r} (a hook reports only for the session it runs in: "
                           f"send ${TOKEN_ENV} from its environment)", param="token")
-    agent_id = msg.payload.get("session_id")
+    payload = msg.payload or {}
+    agent_id = payload.get("session_id")
     if agent_id is not None and not (isinstance(agent_id, str)
                                      and AGENT_SESSION_ID_RE.fullmatch(agent_id)):
         raise bad_request("hook: 'payload.session_id' must be a UUID "
@@ -42,7 +43,10 @@ def handle(d: Context, msg: ops.Hook, peer: bytes) -> dict[str, Any]:
         session.agent_session_id = agent_id  # what `claude --resume <id>` takes
         d.resume_registry.update(session, agent_session_id=agent_id)
         log.info("session=%s agent_session_id=%s", session.name, agent_id)
-    change = hook_change(session.agent, msg.event, msg.payload)
+    change = hook_change(session.agent, msg.event, payload)
     if change is not None:
         agentdriver.apply(d, session, change, f"hook {msg.event}")
     return {"session": session.name, "state": session.state}
+
+
+SERVES = {"hook": (ops.Hook, handle)}

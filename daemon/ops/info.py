@@ -51,3 +51,6 @@ def handle(d: Context, msg: ops.Info, peer: bytes) -> Any:
     if session.repo is None:
         return session.describe()
     return _with_dirty(d, session)
+
+
+SERVES = {"info": (ops.Info, handle)}

@@ -67,3 +67,6 @@ def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
         d.note_activity(session, output=False)
     return {"bytes": len(msg.data), "turn": turn, "seq": seq, "epoch": session.epoch,
             "held": held}
+
+
+SERVES = {"input": (ops.Input, handle)}

@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 def handle(d: Context, msg: ops.Kill, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
     # An exited session may still hold processes (kept, or in their grace): they end too.
-    if not d.terminate(session, msg.signal, msg.grace, hangup_first=msg.hangup_first,
+    if not d.terminate(session, msg.signum, msg.grace, hangup_first=msg.hangup_first,
                        reason="killed"):
         return {"signal": None, "status": "exited"}
     log.info("session=%s kill signal=%s%s grace=%.1fs", session.name,
-             "SIGHUP+" if msg.hangup_first else "", signal_name(msg.signal), msg.grace)
-    return {"signal": signal_name(msg.signal), "grace": msg.grace, "status": session.status}
+             "SIGHUP+" if msg.hangup_first else "", signal_name(msg.signum), msg.grace)
+    return {"signal": signal_name(msg.signum), "grace": msg.grace, "status": session.status}
+
+
+SERVES = {"kill": (ops.Kill, handle)}

@@ -12,3 +12,6 @@ if TYPE_CHECKING:
 
 def handle(d: Context, msg: ops.List, peer: bytes) -> dict[str, Any]:
     return {"sessions": [s.describe() for s in d.sessions.values()]}
+
+
+SERVES = {"list": (ops.List, handle)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 from typing import TYPE_CHECKING, Any
 
-from ptyd.proto import ops
+from ptyd.proto import decoding, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from .. import pausing
@@ -59,7 +59,7 @@ async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
     # Without force: anything the commit did not take (there should be nothing) is refused
     # as uncommitted_changes rather than lost.
     await service.run(service.sandbox_cleanup, ops.SandboxCleanup(
-        ops.Sandboxes(session.sandbox_dir, session.repo), session.name, False))
+        sandbox_dir=session.sandbox_dir, repo=session.repo, agent=session.name))
     pausing.mark_paused(session)
     log.info("session=%s paused branch=%s commit=%s", session.name, session.branch, commit)
     return {"session": session.name, "branch": session.branch, "commit": commit,
@@ -78,9 +78,15 @@ async def resume(d: Context, msg: ops.Resume, peer: bytes) -> dict[str, Any]:
                             "is kept)", {"session": session.name, "param": "session"})
     params["argv"] = resume_argv({"request": params,
                                   "agent_session_id": session.agent_session_id})
-    request = ops.decode("spawn", params)
+    request = ops.Spawn(**decoding.decode("spawn", params))
     # The paused session gives its name to the new one: one row per agent.
     if d.sessions.get(session.name) is session:
         d.remove_session(session)
         d.emit("session.removed", session=session.name, epoch=session.epoch)
     return await spawn.start_on_branch(d, request)
+
+
+SERVES = {
+    "pause": (ops.Pause, pause),
+    "resume": (ops.Resume, resume),
+}

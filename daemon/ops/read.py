@@ -46,3 +46,6 @@ def handle(d: Context, msg: ops.Read, peer: bytes) -> dict[str, Any]:
         "status": session.status,
         "stream": msg.stream,
     }
+
+
+SERVES = {"read": (ops.Read, handle)}

@@ -13,3 +13,6 @@ if TYPE_CHECKING:
 def handle(d: Context, msg: ops.Redraw, peer: bytes) -> dict[str, Any]:
     d.redraw(d.get_running(msg.session))
     return {"session": msg.session}
+
+
+SERVES = {"redraw": (ops.Redraw, handle)}

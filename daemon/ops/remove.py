@@ -47,3 +47,6 @@ def handle(d: Context, msg: ops.Remove, peer: bytes) -> Any:
                                 "(ptyd kill) or remove with force", {"session": msg.session})
         return _force(d, session)
     return _removed(d, session)
+
+
+SERVES = {"remove": (ops.Remove, handle)}

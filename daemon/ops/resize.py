@@ -27,3 +27,6 @@ def handle(d: Context, msg: ops.Resize, peer: bytes) -> dict[str, Any]:
         d.apply_size_policy(session)
         changed = (session.cols, session.rows) != before
     return {"cols": session.cols, "rows": session.rows, "changed": changed}
+
+
+SERVES = {"resize": (ops.Resize, handle)}

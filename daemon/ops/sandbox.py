@@ -40,3 +40,13 @@ def cleanup(d: Context, msg: ops.SandboxCleanup, peer: bytes) -> Reply:
 
 def cleanup_all(d: Context, msg: ops.SandboxCleanupAll, peer: bytes) -> Reply:
     return service.run(service.sandbox_cleanup_all, msg)
+
+
+SERVES = {
+    "sandbox.create": (ops.SandboxCreate, create),
+    "sandbox.get": (ops.SandboxGet, get),
+    "sandbox.list": (ops.SandboxList, listing),
+    "sandbox.inject": (ops.SandboxInject, inject),
+    "sandbox.cleanup": (ops.SandboxCleanup, cleanup),
+    "sandbox.cleanup_all": (ops.SandboxCleanupAll, cleanup_all),
+}

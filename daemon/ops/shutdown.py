@@ -14,3 +14,6 @@ def handle(d: Context, msg: ops.Shutdown, peer: bytes) -> dict[str, Any]:
     running = sum(s.running for s in d.sessions.values())
     d.request_stop(msg.grace)
     return {"stopping": True, "sessions": running}
+
+
+SERVES = {"shutdown": (ops.Shutdown, handle)}

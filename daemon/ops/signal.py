@@ -21,3 +21,6 @@ def handle(d: Context, msg: ops.Signal, peer: bytes) -> dict[str, Any]:
         session.send_signal(msg.signal, msg.group)
     log.info("session=%s signal=%s group=%s", session.name, signal_name(msg.signal), msg.group)
     return {"signal": signal_name(msg.signal)}
+
+
+SERVES = {"signal": (ops.Signal, handle)}

@@ -13,7 +13,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from ptyd.proto import limits, ops
+from ptyd.proto import decoding, limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 from .. import agentkinds, pausing, worktreesetup
@@ -39,7 +39,7 @@ def handle(d: Context, msg: ops.Spawn, peer: bytes) -> Any:
 
 def spawn_session(d: Context, params: dict[str, Any], resumed_from: float) -> dict[str, Any]:
     """Start a session from wire params: a persistent session relaunched at daemon start."""
-    msg = ops.decode("spawn", params)
+    msg = ops.Spawn(**decoding.decode("spawn", params))
     checkout = None
     if msg.repo is not None:
         # At daemon start, before any client is served: the agent's checkout is there
@@ -199,3 +199,6 @@ def _register(d: Context, name: str, request: dict[str, Any], created: float,
         raise ProtocolError(ErrorCode.SPAWN_FAILED,
                             f"cannot make the session persistent: writing "
                             f"{d.resume_registry.path} failed: {e}") from None
+
+
+SERVES = {"spawn": (ops.Spawn, handle)}

@@ -21,3 +21,6 @@ async def _upgrade(d: Context, python: str | None) -> dict[str, Any]:
 
 def handle(d: Context, msg: ops.Upgrade, peer: bytes) -> Any:
     return _upgrade(d, msg.python)
+
+
+SERVES = {"upgrade": (ops.Upgrade, handle)}

@@ -24,3 +24,6 @@ async def _wait(d: Context, msg: ops.Wait) -> dict[str, Any]:
 def handle(d: Context, msg: ops.Wait, peer: bytes) -> Any:
     d.get(msg.session)  # refuse an unknown session now, not from inside a task
     return _wait(d, msg)
+
+
+SERVES = {"wait": (ops.Wait, handle)}

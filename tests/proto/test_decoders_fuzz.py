@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ptyd.proto import envelope, ops
+from ptyd.proto import decoding, envelope, ops, specs
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
 # What a hostile client can put in a msgpack body: scalars, bytes, and nested lists and maps
@@ -41,19 +41,19 @@ def _decode(op: str, params: Any) -> None:
     body = msgpack.packb([0, 1, op, params], use_bin_type=True)
     try:
         request = envelope.decode_request([frames[0], body])
-        ops.decode(request.op, request.params)
+        decoding.decode(request.op, request.params)
     except ProtocolError as e:
         assert e.code in BAD_REQUEST_CLASS, (op, params, e)
 
 
-@pytest.mark.parametrize("op", sorted(ops.DECODERS))
+@pytest.mark.parametrize("op", sorted(specs.BY_NAME))
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(params=st.dictionaries(st.sampled_from(PARAM_NAMES), values, max_size=6))
 def test_any_params_of_any_op_get_bad_request_or_decode(op: str, params: dict[str, Any]) -> None:
     _decode(op, params)
 
 
-@pytest.mark.parametrize("op", sorted(ops.DECODERS))
+@pytest.mark.parametrize("op", sorted(specs.BY_NAME))
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(params=values)
 def test_params_that_are_not_a_map_get_bad_request(op: str, params: Any) -> None:
@@ -71,7 +71,7 @@ def test_params_that_are_not_a_map_get_bad_request(op: str, params: Any) -> None
 def test_nested_lists_where_maps_or_strings_belong_are_bad_requests(params: dict[str, Any]
                                                                      ) -> None:
     with pytest.raises(ProtocolError) as caught:
-        ops.decode("spawn", params)
+        decoding.decode("spawn", params)
     assert caught.value.code == ErrorCode.BAD_REQUEST
 
 

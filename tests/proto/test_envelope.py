@@ -11,10 +11,12 @@ from ptyd.proto import (
     VERSION_FRAME,
     decode_reply,
     decode_request,
+    decoding,
     encode_reply,
     encode_request,
     ops,
     pubsub,
+    specs,
 )
 from ptyd.proto.errors import ErrorCode, ProtocolError
 from ptyd.proto.keys import key_bytes
@@ -25,7 +27,7 @@ def test_request_round_trip() -> None:
     assert frames[0] == VERSION_FRAME == b"ptyd/1"
     request = decode_request(frames)
     assert (request.id, request.op) == (42, "spawn")
-    message = ops.decode(request.op, request.params)
+    message = ops.Spawn(**decoding.decode(request.op, request.params))
     assert message == ops.Spawn(argv=("bash",), cols=80, rows=24)
 
 
@@ -55,7 +57,7 @@ def test_invalid_utf8_string_is_bad_request() -> None:
 def test_decode_request_raises_only_protocol_errors(frames: list[bytes]) -> None:
     try:
         request = decode_request(frames)
-        ops.decode(request.op, request.params)
+        decoding.decode(request.op, request.params)
     except ProtocolError as e:
         assert e.code in set(ErrorCode)
 
@@ -65,10 +67,10 @@ def test_decode_request_raises_only_protocol_errors(frames: list[bytes]) -> None
                        st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
                                  st.floats(), st.text(max_size=5), st.binary(max_size=5),
                                  st.lists(st.text(max_size=3), max_size=3)), max_size=5),
-       st.sampled_from(sorted(ops.DECODERS)))
+       st.sampled_from(sorted(specs.BY_NAME)))
 def test_ops_decode_validates_every_field(params: dict, op: str) -> None:  # type: ignore[type-arg]
     try:
-        ops.decode(op, params)
+        decoding.decode(op, params)
     except ProtocolError as e:
         assert e.code == "bad_request"
 

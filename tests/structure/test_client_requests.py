@@ -4,8 +4,11 @@ op declares: a client cannot drift from the daemon without this test naming wher
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
+from ptyd.client import AsyncClient, AsyncSession, Session
+from ptyd.client._requests import BlockingRequests
 from ptyd.proto import specs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +28,8 @@ def requests_sent() -> list[tuple[str, str, list[str]]]:
                 params = node.args[1] if len(node.args) > 1 else None
                 names = [k.value for k in params.keys if isinstance(k, ast.Constant)] \
                     if isinstance(params, ast.Dict) else []
+                if node.func.attr == "_request" and not isinstance(params, ast.Dict):  # git.*
+                    names += [k.arg for k in node.keywords if k.arg is not None]
                 found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.args[0].value,
                               names))
     return found
@@ -37,3 +42,26 @@ def test_clients_send_only_declared_ops_and_params() -> None:
              if op in specs.BY_NAME else (where, op, ["<unknown op>"])
              for where, op, names in sent]
     assert [w for w in wrong if w[2]] == []
+
+
+TYPED = [(AsyncClient, False), (BlockingRequests, False), (AsyncSession, True), (Session, True)]
+"""The clients' typed methods named after an op; a session's methods send its own `session`."""
+
+
+def test_typed_methods_take_only_parameters_their_op_declares() -> None:
+    """`Client.kill(session, signal=, grace=)` and the like: a keyword the spec lacks is a
+    renamed or dropped parameter (the daemon would refuse it as unknown)."""
+    wrong = []
+    checked = 0
+    for cls, of_session in TYPED:
+        for op, spec in specs.BY_NAME.items():
+            method = getattr(cls, op, None)
+            if not callable(method):
+                continue
+            names = [n for n in inspect.signature(method).parameters if n != "self"]
+            declared = {p.name for p in spec.params} - ({"session"} if of_session else set())
+            checked += 1
+            if set(names) - declared:
+                wrong.append((f"{cls.__name__}.{op}", sorted(set(names) - declared)))
+    assert checked > 30  # the methods were found
+    assert wrong == []
