@@ -24,17 +24,8 @@ from ptyd.proto import envelope, pubsub
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
+from . import _connect
 from ._caller import spawn_context
-from ._connect import (
-    NEW_DAEMON_HELLO_TIMEOUT_S,
-    NewDaemon,
-    hello_params,
-    interrupted,
-    is_local,
-    locate,
-    lost,
-    prepare,
-)
 from ._curve import CurveKeys
 from ._daemon_dir import daemon_running
 from ._exceptions import (
@@ -73,7 +64,7 @@ class AsyncClient:
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
         self.dir: Path
-        self.dir, self.endpoints = locate(dir, endpoints)
+        self.dir, self.endpoints = _connect.locate(dir, endpoints)
         self.connect_timeout = connect_timeout
         """How long `connect()` waits for the daemon's hello (default: `timeout`); a daemon
         over TCP that is not there only shows as silence, so a CLI keeps this short."""
@@ -92,7 +83,7 @@ class AsyncClient:
         self._lost: str | None = None
         self._interrupted = False
         self._inflight: dict[int, tuple[str, dict[str, Any]]] = {}
-        self._local = is_local(self.endpoints)
+        self._local = _connect.is_local(self.endpoints)
         self._handles: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
 
     async def __aenter__(self) -> AsyncClient:
@@ -118,7 +109,7 @@ class AsyncClient:
 
     async def connect(self) -> dict[str, Any]:
         """Connect (starting the daemon if asked and needed) and say hello."""
-        started = prepare(self.dir, self.endpoints, self.autostart)
+        started = _connect.prepare(self.dir, self.endpoints, self.autostart)
         dealer = self.socket(zmq.DEALER)
         dealer.setsockopt(zmq.RECONNECT_IVL, 20)
         monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED
@@ -129,18 +120,20 @@ class AsyncClient:
         self._dealer = dealer
         self._tasks = [asyncio.ensure_future(self._receive()),
                        asyncio.ensure_future(self._watch(monitor))]
-        hello = hello_params(self.client_name)
+        hello = _connect.hello_params(self.client_name)
         if started is None:
             self.server = await self.request("hello", hello, timeout=self.connect_timeout)
         else:
-            self.server = await self._hello_new_daemon(NewDaemon(self.dir, started), hello)
+            self.server = await self._hello_new_daemon(_connect.NewDaemon(self.dir, started), hello)
         return self.server
 
-    async def _hello_new_daemon(self, new: NewDaemon, hello: dict[str, Any]) -> dict[str, Any]:
+    async def _hello_new_daemon(self, new: _connect.NewDaemon, hello: dict[str, Any]
+                                ) -> dict[str, Any]:
         """Say hello until the daemon we just started answers, or report why it did not."""
         while True:
             try:
-                return await self.request("hello", hello, timeout=NEW_DAEMON_HELLO_TIMEOUT_S)
+                return await self.request("hello", hello,
+                                          timeout=_connect.NEW_DAEMON_HELLO_TIMEOUT_S)
             except (Timeout, DaemonNotRunning):
                 if (failure := new.failure()) is not None:
                     raise failure from None
@@ -263,7 +256,7 @@ class AsyncClient:
             await asyncio.sleep(0.05)
 
     def _give_up(self) -> None:
-        self._lost = lost(self.dir)
+        self._lost = _connect.lost(self.dir)
         self._interrupted = False
         self._fail_pending(DaemonNotRunning(self._lost))
 
@@ -271,7 +264,7 @@ class AsyncClient:
         for msgid, (op, _) in list(self._inflight.items()):
             future = self._pending.get(msgid)
             if which(op) and future is not None and not future.done():
-                future.set_exception(interrupted(op))
+                future.set_exception(_connect.interrupted(op))
 
     async def _resend_inflight(self) -> None:
         assert self._dealer is not None

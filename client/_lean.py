@@ -22,18 +22,7 @@ from ptyd.proto import envelope
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import CONTROL_SOCKET, Endpoints
 
-from ._connect import (
-    NewDaemon,
-    hello_params,
-    interrupted,
-    is_local,
-    locate,
-    lost,
-    no_reply,
-    prepare,
-    reply_error,
-    undecodable,
-)
+from . import _connect
 from ._daemon_dir import daemon_running
 from ._exceptions import DaemonNotRunning, Timeout
 from ._requests import BlockingRequests
@@ -54,7 +43,7 @@ class LeanClient(BlockingRequests):
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
         self.dir: Path
-        self.dir, self.endpoints = locate(dir, endpoints)
+        self.dir, self.endpoints = _connect.locate(dir, endpoints)
         self.timeout = timeout
         self.client_name = client_name
         self.curve = curve
@@ -63,15 +52,15 @@ class LeanClient(BlockingRequests):
         self._full: Any = None
         self._conn: ZmtpDealer | None = None
         self._ids = 0
-        if not is_local(self.endpoints):
+        if not _connect.is_local(self.endpoints):
             self.server = self._client().server  # remote: CURVE needs pyzmq
             return
-        started = prepare(self.dir, self.endpoints, autostart)
-        hello = hello_params(client_name)
+        started = _connect.prepare(self.dir, self.endpoints, autostart)
+        hello = _connect.hello_params(client_name)
         if started is None:
             self.server = self.request("hello", hello, timeout=connect_timeout)
             return
-        new = NewDaemon(self.dir, started)
+        new = _connect.NewDaemon(self.dir, started)
         while not self.server:
             try:
                 self.server = self.request("hello", hello)
@@ -111,7 +100,7 @@ class LeanClient(BlockingRequests):
 
     def request(self, op: str, params: dict[str, Any] | None = None, *,
                 timeout: float | None = None) -> dict[str, Any]:
-        if self._full is not None or not is_local(self.endpoints):
+        if self._full is not None or not _connect.is_local(self.endpoints):
             result: dict[str, Any] = self._client().request(op, params, timeout=timeout)
             return result
         self._ids += 1
@@ -130,14 +119,14 @@ class LeanClient(BlockingRequests):
                 return self._reply(conn, self._ids, deadline)
             except TimeoutError:
                 self._drop()  # a late reply must not be taken for the next request's
-                raise no_reply(self.dir, self.endpoints, op, limit) from None
+                raise _connect.no_reply(self.dir, self.endpoints, op, limit) from None
             except (ConnectionError, FileNotFoundError, ZmtpError) as e:
                 self._drop()
                 if isinstance(e, ZmtpError) or not daemon_running(self.dir):
-                    raise DaemonNotRunning(lost(self.dir)) from None
+                    raise DaemonNotRunning(_connect.lost(self.dir)) from None
                 # The daemon holds its lock: it is re-executing itself (ptyd upgrade).
                 if sent and op not in RESENDABLE_OPS:
-                    raise interrupted(op) from None
+                    raise _connect.interrupted(op) from None
                 sent = False
                 grace = grace or time.monotonic() + RECONNECT_GRACE_S
                 if time.monotonic() > grace:
@@ -167,10 +156,10 @@ class LeanClient(BlockingRequests):
             try:
                 reply = envelope.decode_reply(frames)
             except WireError as e:
-                raise undecodable(e) from None
+                raise _connect.undecodable(e) from None
             if reply.id is not None and reply.id != msgid:
                 continue  # a reply to an earlier request that timed out
-            error = reply_error(reply)
+            error = _connect.reply_error(reply)
             if error is not None:
                 raise error
             return reply.result or {}

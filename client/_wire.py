@@ -30,19 +30,7 @@ from ptyd.proto import envelope
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
-from ._connect import (
-    NEW_DAEMON_HELLO_TIMEOUT_S,
-    NewDaemon,
-    hello_params,
-    interrupted,
-    is_local,
-    locate,
-    lost,
-    no_reply,
-    prepare,
-    reply_error,
-    undecodable,
-)
+from . import _connect
 from ._curve import CurveKeys
 from ._daemon_dir import daemon_running
 from ._exceptions import (
@@ -81,7 +69,7 @@ class Wire:
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
         self.dir: Path
-        self.dir, self.endpoints = locate(dir, endpoints)
+        self.dir, self.endpoints = _connect.locate(dir, endpoints)
         self.timeout = timeout
         self.autostart = autostart
         self.client_name = client_name
@@ -98,7 +86,7 @@ class Wire:
         self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.dealer: zmq.Socket[bytes] | None = None
         self.monitor: zmq.Socket[bytes] | None = None
-        self._local = is_local(self.endpoints)
+        self._local = _connect.is_local(self.endpoints)
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[str, dict[str, Any]]] = {}
         self._results: dict[int, dict[str, Any] | PtydError] = {}
@@ -117,7 +105,7 @@ class Wire:
 
     def connect(self) -> dict[str, Any]:
         """Connect (starting the daemon if asked and needed) and say hello."""
-        started = prepare(self.dir, self.endpoints, self.autostart)
+        started = _connect.prepare(self.dir, self.endpoints, self.autostart)
         dealer = self.socket(zmq.DEALER)
         dealer.setsockopt(zmq.RECONNECT_IVL, 20)
         self.monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED
@@ -129,18 +117,18 @@ class Wire:
         self._poller.register(dealer, zmq.POLLIN)
         self._poller.register(self.monitor, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
-        hello = hello_params(self.client_name)
+        hello = _connect.hello_params(self.client_name)
         if started is None:
             self.server = self.request("hello", hello, timeout=self.connect_timeout)
         else:
-            self.server = self._hello_new_daemon(NewDaemon(self.dir, started), hello)
+            self.server = self._hello_new_daemon(_connect.NewDaemon(self.dir, started), hello)
         return self.server
 
-    def _hello_new_daemon(self, new: NewDaemon, hello: dict[str, Any]) -> dict[str, Any]:
+    def _hello_new_daemon(self, new: _connect.NewDaemon, hello: dict[str, Any]) -> dict[str, Any]:
         """Say hello until the daemon we just started answers, or report why it did not."""
         while True:
             try:
-                return self.request("hello", hello, timeout=NEW_DAEMON_HELLO_TIMEOUT_S)
+                return self.request("hello", hello, timeout=_connect.NEW_DAEMON_HELLO_TIMEOUT_S)
             except (Timeout, DaemonNotRunning):
                 if (failure := new.failure()) is not None:
                     raise failure from None
@@ -211,7 +199,7 @@ class Wire:
                 if msgid in self._results:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise no_reply(self.dir, self.endpoints, op, limit)
+                    raise _connect.no_reply(self.dir, self.endpoints, op, limit)
             outcome = self._results.pop(msgid)
         finally:
             self._waiting.pop(msgid, None)
@@ -236,9 +224,9 @@ class Wire:
             try:
                 reply = envelope.decode_reply(frames)
             except WireError as e:
-                self._fail_waiting(undecodable(e))
+                self._fail_waiting(_connect.undecodable(e))
                 continue
-            error = reply_error(reply)
+            error = _connect.reply_error(reply)
             if reply.id is None:
                 if error is not None:
                     # The daemon could not read a request's id: fail every request in flight.
@@ -270,7 +258,8 @@ class Wire:
                         # Only what was in flight now; what is sent while we reconnect waits
                         # in ZeroMQ's queue and goes out once (never resent, never failed).
                         self._cut_off = set(self._waiting)
-                        self._fail_waiting(interrupted, lambda op: op not in RESENDABLE_OPS)
+                        self._fail_waiting(_connect.interrupted,
+                                           lambda op: op not in RESENDABLE_OPS)
                 else:
                     self._give_up()
             elif kind in HANDSHAKE_FAILURES:
@@ -295,7 +284,7 @@ class Wire:
             self._give_up()
 
     def _give_up(self) -> None:
-        self.lost = lost(self.dir)
+        self.lost = _connect.lost(self.dir)
         self._interrupted_until = None
         self._fail_waiting(DaemonNotRunning(self.lost))
 

@@ -26,12 +26,20 @@ def names_used(path: Path) -> set[str]:
     return used | imported
 
 
+def connect_rules_used(path: Path) -> set[str]:
+    """What a transport takes from the shared module (`_connect.prepare(...)`)."""
+    return {node.attr for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == "_connect"}
+
+
 def test_the_transports_leave_the_connect_rules_to_one_module() -> None:
     copies = {path: sorted(names_used(ROOT / path) & DECIDED_IN_CONNECT)
               for path in TRANSPORTS}
     assert copies == {path: [] for path in TRANSPORTS}
     for path in TRANSPORTS:
-        assert "prepare" in names_used(ROOT / path), f"{path} does not connect through _connect"
+        assert {"locate", "prepare", "NewDaemon"} <= connect_rules_used(ROOT / path), \
+            f"{path} does not connect through _connect"
 
 
 def test_the_connect_rules_import_no_zmq_and_no_asyncio() -> None:
