@@ -281,7 +281,7 @@ class AsyncClient:
     # -- operations -------------------------------------------------------------------------------
 
     async def hello(self) -> dict[str, Any]:
-        return await self.request("hello", {"client": self.client_name})
+        return await self.request("hello", _connect.hello_params(self.client_name))
 
     async def spawn(self, argv: list[str], *, name: str | None = None,
                     cwd: str | os.PathLike[str] | None = None,
