@@ -256,7 +256,7 @@ class AsyncClient:
             await asyncio.sleep(0.05)
 
     def _give_up(self) -> None:
-        self._lost = _connect.lost(self.dir)
+        self._lost = _connect.lost(self.dir, self.endpoints)
         self._interrupted = False
         self._fail_pending(DaemonNotRunning(self._lost))
 

@@ -116,9 +116,12 @@ def interrupted(op: str) -> PtydError:
                                  "may not have been applied")
 
 
-def lost(directory: Path) -> str:
-    """Why every later request fails: the daemon went away (not an upgrade)."""
-    return f"lost the connection to the ptyd daemon on {directory}"
+def lost(directory: Path, endpoints: Endpoints) -> str:
+    """Why every later request fails: the daemon went away (locally: not an upgrade). A remote
+    daemon is named by its address: the local runtime directory means nothing there."""
+    if is_local(endpoints):
+        return f"lost the connection to the ptyd daemon on {directory}"
+    return f"lost the connection to the ptyd daemon at {endpoints.control}"
 
 
 def undecodable(error: WireError) -> PtydError:

@@ -123,7 +123,7 @@ class LeanClient(BlockingRequests):
             except (ConnectionError, FileNotFoundError, ZmtpError) as e:
                 self._drop()
                 if isinstance(e, ZmtpError) or not daemon_running(self.dir):
-                    raise DaemonNotRunning(_connect.lost(self.dir)) from None
+                    raise DaemonNotRunning(_connect.lost(self.dir, self.endpoints)) from None
                 # The daemon holds its lock: it is re-executing itself (ptyd upgrade).
                 if sent and op not in RESENDABLE_OPS:
                     raise _connect.interrupted(op) from None

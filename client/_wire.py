@@ -284,7 +284,7 @@ class Wire:
             self._give_up()
 
     def _give_up(self) -> None:
-        self.lost = _connect.lost(self.dir)
+        self.lost = _connect.lost(self.dir, self.endpoints)
         self._interrupted_until = None
         self._fail_waiting(DaemonNotRunning(self.lost))
 
