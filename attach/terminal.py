@@ -11,27 +11,60 @@ from typing import Any
 from .replay import RESET_TERMINAL
 
 
+class RawMode:
+    """Raw mode on a terminal, and the line discipline it found put back: the one place that
+    does this, for `ptyd attach` and `ptyd top` alike.
+
+    Raw: every byte passes both ways unchanged, no echo, no line editing, no signals from
+    Ctrl-C or Ctrl-Z (they are keys), no output translation (exact cursor positioning)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._saved: list[Any] | None = None
+
+    def enter(self) -> None:
+        """Go raw; the discipline to restore is the one found the first time (entering again,
+        after `restore(keep=True)`, must not save raw mode as the one to go back to)."""
+        if self._saved is None:
+            self._saved = termios.tcgetattr(self.fd)
+        tty.setraw(self.fd, termios.TCSANOW)
+
+    def restore(self, *, keep: bool = False) -> None:
+        """Put the saved discipline back once what was written has gone out (TCSADRAIN). A
+        terminal that is gone is not an error: there is nothing left to restore. `keep`: the
+        terminal is only lent (ptyd top running an attach) and raw mode will be entered again.
+        Safe to call twice, and before `enter`."""
+        if self._saved is None:
+            return
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+        if not keep:
+            self._saved = None
+
+
+def terminal_size(*fds: int) -> tuple[int, int]:
+    """(columns, rows) of the first of `fds` that is a terminal; 80x24 if none is."""
+    for fd in fds:
+        try:
+            size = os.get_terminal_size(fd)
+        except OSError:
+            continue
+        return size.columns, size.lines
+    return 80, 24
+
+
 class LocalTerminal:
     def __init__(self, in_fd: int = 0, out_fd: int = 1):
         self.in_fd, self.out_fd = in_fd, out_fd
-        self._saved: list[Any] | None = None
+        self.raw = RawMode(in_fd)
         self.alt_screen = False
 
     def size(self) -> tuple[int, int]:
-        try:
-            size = os.get_terminal_size(self.out_fd)
-        except OSError:
-            try:
-                size = os.get_terminal_size(self.in_fd)
-            except OSError:
-                return 80, 24
-        return size.columns, size.lines
+        return terminal_size(self.out_fd, self.in_fd)
 
     def enter_raw(self) -> None:
-        """Every byte passes both ways unchanged: no echo, no line editing, no signals from
-        Ctrl-C or Ctrl-Z (they go to the program), no output translation."""
-        self._saved = termios.tcgetattr(self.in_fd)
-        tty.setraw(self.in_fd, termios.TCSANOW)
+        """Every byte passes both ways unchanged (see RawMode): keys go to the program."""
+        self.raw.enter()
 
     def write(self, data: bytes) -> None:
         write_all(self.out_fd, data)
@@ -45,10 +78,7 @@ class LocalTerminal:
         if to_bottom and not self.alt_screen:
             tail += b"\x1b[999;1H"
         self.write(tail)
-        if self._saved is not None:
-            with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self.in_fd, termios.TCSADRAIN, self._saved)
-            self._saved = None
+        self.raw.restore()
         if message:
             self.write(f"\r\n{message}\r\n".encode())
 

@@ -643,12 +643,20 @@ def cmd_systemd(args: argparse.Namespace) -> int:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
+    from .stopping import UPGRADE_WAIT_S, wait_upgraded
+
     with _client(args) as c:
         before = c.hello()
         result = c.request("upgrade", {"python": args.python}, timeout=60)
-    print(f"ptyd: daemon {before['pid']} (version {before['version']}) is handing "
-          f"{result['sessions']} session(s) to the installed version")
-    with _client(args) as c:  # waits for the successor to answer
+        print(f"ptyd: daemon {before['pid']} (version {before['version']}) is handing "
+              f"{result['sessions']} session(s) to the installed version", flush=True)
+        # Return once the successor serves, so the next command is not refused (shutting_down).
+        if wait_upgraded(c, int(before["last_seq"]), local=not args.connect,
+                         reconnect=lambda: _client(args)) is None:
+            print(f"ptyd: the upgraded daemon did not take over within {UPGRADE_WAIT_S:g}s; "
+                  "see its daemon.log", file=sys.stderr)
+            return 1
+    with _client(args) as c:  # (over TCP the first connection ended with the old daemon)
         after = c.hello()
     print(f"ptyd: daemon {after['pid']} now runs version {after['version']}")
     return 0

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import subprocess
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,19 +24,12 @@ from ptyd.proto import envelope, pubsub
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
+from . import _connect
 from ._caller import spawn_context
 from ._curve import CurveKeys
-from ._daemon_dir import (
-    check_runtime_dir,
-    check_sockets,
-    daemon_running,
-    log_tail,
-    resolve_dir,
-    start_daemon,
-)
+from ._daemon_dir import daemon_running
 from ._exceptions import (
     AuthenticationFailed,
-    ConnectionInterrupted,
     DaemonNotRunning,
     LimitExceeded,
     ProtocolError,
@@ -45,7 +37,6 @@ from ._exceptions import (
     remote_error,
 )
 from ._rules import (
-    AUTOSTART_TIMEOUT_S,
     BUDGET_RETRY_FIRST_S,
     BUDGET_RETRY_FOR_S,
     BUDGET_RETRY_MAX_S,
@@ -72,13 +63,13 @@ class AsyncClient:
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
-        self.dir: Path = resolve_dir(dir)
+        self.dir: Path
+        self.dir, self.endpoints = _connect.locate(dir, endpoints)
         self.connect_timeout = connect_timeout
         """How long `connect()` waits for the daemon's hello (default: `timeout`); a daemon
         over TCP that is not there only shows as silence, so a CLI keeps this short."""
         self.curve = curve
         """Keys for a daemon reached over TCP; required there (the daemon refuses plain TCP)."""
-        self.endpoints = endpoints or Endpoints.in_dir(self.dir)
         self.timeout = timeout
         self.autostart = autostart
         self.client_name = client_name
@@ -92,7 +83,7 @@ class AsyncClient:
         self._lost: str | None = None
         self._interrupted = False
         self._inflight: dict[int, tuple[str, dict[str, Any]]] = {}
-        self._local = self.endpoints.control.startswith("ipc://")
+        self._local = _connect.is_local(self.endpoints)
         self._handles: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
 
     async def __aenter__(self) -> AsyncClient:
@@ -118,17 +109,7 @@ class AsyncClient:
 
     async def connect(self) -> dict[str, Any]:
         """Connect (starting the daemon if asked and needed) and say hello."""
-        local = self.endpoints.control.startswith("ipc://")
-        started = None
-        # Before anything is opened, created or sent: the directory (and its sockets) must be
-        # ours alone, or the daemon there may be a stranger's (UnsafeRuntimeDir).
-        if local and check_runtime_dir(self.dir):
-            check_sockets(self.endpoints)
-        if local and not daemon_running(self.dir):
-            if not self.autostart:
-                raise DaemonNotRunning(f"no ptyd daemon is running on {self.dir} "
-                                       "(ptyd new starts one, ptyd serve runs one)")
-            started = start_daemon(self.dir)  # creates the directory 0700 or checks it again
+        started = _connect.prepare(self.dir, self.endpoints, self.autostart)
         dealer = self.socket(zmq.DEALER)
         dealer.setsockopt(zmq.RECONNECT_IVL, 20)
         monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED
@@ -139,28 +120,23 @@ class AsyncClient:
         self._dealer = dealer
         self._tasks = [asyncio.ensure_future(self._receive()),
                        asyncio.ensure_future(self._watch(monitor))]
+        hello = _connect.hello_params(self.client_name)
         if started is None:
-            self.server = await self.request("hello", {"client": self.client_name},
-                                             timeout=self.connect_timeout)
+            self.server = await self.request("hello", hello, timeout=self.connect_timeout)
         else:
-            self.server = await self._hello_new_daemon(started)
+            self.server = await self._hello_new_daemon(_connect.NewDaemon(self.dir, started), hello)
         return self.server
 
-    async def _hello_new_daemon(self, started: subprocess.Popen[bytes]) -> dict[str, Any]:
+    async def _hello_new_daemon(self, new: _connect.NewDaemon, hello: dict[str, Any]
+                                ) -> dict[str, Any]:
         """Say hello until the daemon we just started answers, or report why it did not."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + AUTOSTART_TIMEOUT_S
         while True:
             try:
-                return await self.request("hello", {"client": self.client_name}, timeout=0.25)
+                return await self.request("hello", hello,
+                                          timeout=_connect.NEW_DAEMON_HELLO_TIMEOUT_S)
             except (Timeout, DaemonNotRunning):
-                if started.poll() is not None and not daemon_running(self.dir):
-                    raise DaemonNotRunning("the daemon failed to start (exit code "
-                                           f"{started.returncode}):\n{log_tail(self.dir)}"
-                                           ) from None
-                if loop.time() > deadline:
-                    raise Timeout(f"the daemon started on {self.dir} did not answer within "
-                                  f"{AUTOSTART_TIMEOUT_S:g}s:\n{log_tail(self.dir)}") from None
+                if (failure := new.failure()) is not None:
+                    raise failure from None
 
     async def close(self) -> None:
         for handle in list(self._handles):
@@ -280,7 +256,7 @@ class AsyncClient:
             await asyncio.sleep(0.05)
 
     def _give_up(self) -> None:
-        self._lost = f"lost the connection to the ptyd daemon on {self.dir}"
+        self._lost = _connect.lost(self.dir, self.endpoints)
         self._interrupted = False
         self._fail_pending(DaemonNotRunning(self._lost))
 
@@ -288,9 +264,7 @@ class AsyncClient:
         for msgid, (op, _) in list(self._inflight.items()):
             future = self._pending.get(msgid)
             if which(op) and future is not None and not future.done():
-                future.set_exception(ConnectionInterrupted(
-                    f"the daemon restarted while {op!r} was in flight; it may or may not have "
-                    "been applied"))
+                future.set_exception(_connect.interrupted(op))
 
     async def _resend_inflight(self) -> None:
         assert self._dealer is not None
@@ -307,7 +281,7 @@ class AsyncClient:
     # -- operations -------------------------------------------------------------------------------
 
     async def hello(self) -> dict[str, Any]:
-        return await self.request("hello", {"client": self.client_name})
+        return await self.request("hello", _connect.hello_params(self.client_name))
 
     async def spawn(self, argv: list[str], *, name: str | None = None,
                     cwd: str | os.PathLike[str] | None = None,

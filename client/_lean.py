@@ -22,23 +22,11 @@ from ptyd.proto import envelope
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import CONTROL_SOCKET, Endpoints
 
-from ._daemon_dir import (
-    check_runtime_dir,
-    check_sockets,
-    daemon_running,
-    log_tail,
-    resolve_dir,
-    start_daemon,
-)
-from ._exceptions import (
-    ConnectionInterrupted,
-    DaemonNotRunning,
-    ProtocolError,
-    Timeout,
-    remote_error,
-)
+from . import _connect
+from ._daemon_dir import daemon_running
+from ._exceptions import DaemonNotRunning, Timeout
 from ._requests import BlockingRequests
-from ._rules import AUTOSTART_TIMEOUT_S, DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
+from ._rules import DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
 from ._zmtp import ZmtpDealer, ZmtpError
 
 if TYPE_CHECKING:
@@ -54,8 +42,8 @@ class LeanClient(BlockingRequests):
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
-        self.dir: Path = resolve_dir(dir)
-        self.endpoints = endpoints or Endpoints.in_dir(self.dir)
+        self.dir: Path
+        self.dir, self.endpoints = _connect.locate(dir, endpoints)
         self.timeout = timeout
         self.client_name = client_name
         self.curve = curve
@@ -64,33 +52,22 @@ class LeanClient(BlockingRequests):
         self._full: Any = None
         self._conn: ZmtpDealer | None = None
         self._ids = 0
-        if not self.endpoints.control.startswith("ipc://"):
+        if not _connect.is_local(self.endpoints):
             self.server = self._client().server  # remote: CURVE needs pyzmq
             return
-        # Before anything is opened, created or sent: the directory (and its sockets) must be
-        # ours alone, or the daemon there may be a stranger's (UnsafeRuntimeDir).
-        if check_runtime_dir(self.dir):
-            check_sockets(self.endpoints)
-        if daemon_running(self.dir):
-            self.server = self.hello()
+        started = _connect.prepare(self.dir, self.endpoints, autostart)
+        hello = _connect.hello_params(client_name)
+        if started is None:
+            self.server = self.request("hello", hello, timeout=connect_timeout)
             return
-        if not autostart:
-            raise DaemonNotRunning(f"no ptyd daemon is running on {self.dir} "
-                                   "(ptyd new starts one, ptyd serve runs one)")
-        started = start_daemon(self.dir)  # creates the directory 0700 or checks it again
-        deadline = time.monotonic() + AUTOSTART_TIMEOUT_S
+        new = _connect.NewDaemon(self.dir, started)
         while not self.server:
             try:
-                self.server = self.hello()
+                self.server = self.request("hello", hello)
             except (DaemonNotRunning, Timeout):
-                if started.poll() is not None and not daemon_running(self.dir):
-                    raise DaemonNotRunning("the daemon failed to start (exit code "
-                                           f"{started.returncode}):\n{log_tail(self.dir)}"
-                                           ) from None
-                if time.monotonic() > deadline:
-                    raise Timeout(f"the daemon started on {self.dir} did not answer within "
-                                  f"{AUTOSTART_TIMEOUT_S:g}s:\n{log_tail(self.dir)}") from None
-                time.sleep(_RETRY_S)
+                if (failure := new.failure()) is not None:
+                    raise failure from None
+                time.sleep(_RETRY_S)  # no socket yet: a connect fails at once, not at a timeout
 
     def _client(self) -> Any:
         """The full Client, for what the lean path does not do."""
@@ -123,7 +100,7 @@ class LeanClient(BlockingRequests):
 
     def request(self, op: str, params: dict[str, Any] | None = None, *,
                 timeout: float | None = None) -> dict[str, Any]:
-        if self._full is not None or not self.endpoints.control.startswith("ipc://"):
+        if self._full is not None or not _connect.is_local(self.endpoints):
             result: dict[str, Any] = self._client().request(op, params, timeout=timeout)
             return result
         self._ids += 1
@@ -142,20 +119,14 @@ class LeanClient(BlockingRequests):
                 return self._reply(conn, self._ids, deadline)
             except TimeoutError:
                 self._drop()  # a late reply must not be taken for the next request's
-                if not daemon_running(self.dir):
-                    raise DaemonNotRunning(f"the ptyd daemon on {self.dir} is not running"
-                                           ) from None
-                raise Timeout(f"no reply to {op!r} within {limit:g}s") from None
+                raise _connect.no_reply(self.dir, self.endpoints, op, limit) from None
             except (ConnectionError, FileNotFoundError, ZmtpError) as e:
                 self._drop()
                 if isinstance(e, ZmtpError) or not daemon_running(self.dir):
-                    raise DaemonNotRunning(f"lost the connection to the ptyd daemon on "
-                                           f"{self.dir}") from None
+                    raise DaemonNotRunning(_connect.lost(self.dir, self.endpoints)) from None
                 # The daemon holds its lock: it is re-executing itself (ptyd upgrade).
                 if sent and op not in RESENDABLE_OPS:
-                    raise ConnectionInterrupted(f"the daemon restarted while {op!r} was in "
-                                                "flight; it may or may not have been applied"
-                                                ) from None
+                    raise _connect.interrupted(op) from None
                 sent = False
                 grace = grace or time.monotonic() + RECONNECT_GRACE_S
                 if time.monotonic() > grace:
@@ -185,9 +156,10 @@ class LeanClient(BlockingRequests):
             try:
                 reply = envelope.decode_reply(frames)
             except WireError as e:
-                raise ProtocolError(f"undecodable reply from the daemon: {e}") from None
+                raise _connect.undecodable(e) from None
             if reply.id is not None and reply.id != msgid:
                 continue  # a reply to an earlier request that timed out
-            if reply.error is not None:
-                raise remote_error(reply.error.code, reply.error.message, reply.error.data)
+            error = _connect.reply_error(reply)
+            if error is not None:
+                raise error
             return reply.result or {}

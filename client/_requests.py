@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from . import _connect
 from ._exceptions import PtydError
 from ._rules import BUDGET_RETRY_FIRST_S, BUDGET_RETRY_FOR_S, BUDGET_RETRY_MAX_S, budget_refusal
 
@@ -20,7 +21,7 @@ class BlockingRequests:
         raise NotImplementedError
 
     def hello(self) -> dict[str, Any]:
-        return self.request("hello", {"client": self.client_name})
+        return self.request("hello", _connect.hello_params(self.client_name))
 
     def list(self) -> list[dict[str, Any]]:
         sessions: list[dict[str, Any]] = self.request("list")["sessions"]

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import zmq
 
@@ -30,29 +30,17 @@ from ptyd.proto import envelope
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
+from . import _connect
 from ._curve import CurveKeys
-from ._daemon_dir import (
-    check_runtime_dir,
-    check_sockets,
-    daemon_running,
-    log_tail,
-    resolve_dir,
-    start_daemon,
-)
+from ._daemon_dir import daemon_running
 from ._exceptions import (
     AuthenticationFailed,
     ClientClosed,
-    ConnectionInterrupted,
     DaemonNotRunning,
-    ProtocolError,
     PtydError,
     Timeout,
-    remote_error,
 )
-from ._rules import AUTOSTART_TIMEOUT_S, DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
-
-if TYPE_CHECKING:
-    import subprocess
+from ._rules import DEFAULT_TIMEOUT_S, RECONNECT_GRACE_S, RESENDABLE_OPS
 
 _EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 """Plain ints: enum arithmetic costs microseconds on a path taken per keystroke."""
@@ -73,11 +61,6 @@ _RETURN_CHECK_MS = 50
 Stray = Callable[[int, PtydError], None]
 
 
-def _interrupted(op: str) -> PtydError:
-    return ConnectionInterrupted(f"the daemon restarted while {op!r} was in flight; it may or "
-                                 "may not have been applied")
-
-
 class Wire:
     """A DEALER connection to one daemon; see the module docstring."""
 
@@ -85,8 +68,8 @@ class Wire:
                  endpoints: Endpoints | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  autostart: bool = False, client_name: str = "ptyd-python",
                  curve: CurveKeys | None = None, connect_timeout: float | None = None):
-        self.dir: Path = resolve_dir(dir)
-        self.endpoints = endpoints or Endpoints.in_dir(self.dir)
+        self.dir: Path
+        self.dir, self.endpoints = _connect.locate(dir, endpoints)
         self.timeout = timeout
         self.autostart = autostart
         self.client_name = client_name
@@ -103,7 +86,7 @@ class Wire:
         self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self.dealer: zmq.Socket[bytes] | None = None
         self.monitor: zmq.Socket[bytes] | None = None
-        self._local = self.endpoints.control.startswith("ipc://")
+        self._local = _connect.is_local(self.endpoints)
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[str, dict[str, Any]]] = {}
         self._results: dict[int, dict[str, Any] | PtydError] = {}
@@ -122,16 +105,7 @@ class Wire:
 
     def connect(self) -> dict[str, Any]:
         """Connect (starting the daemon if asked and needed) and say hello."""
-        started = None
-        # Before anything is opened, created or sent: the directory (and its sockets) must be
-        # ours alone, or the daemon there may be a stranger's (UnsafeRuntimeDir).
-        if self._local and check_runtime_dir(self.dir):
-            check_sockets(self.endpoints)
-        if self._local and not daemon_running(self.dir):
-            if not self.autostart:
-                raise DaemonNotRunning(f"no ptyd daemon is running on {self.dir} "
-                                       "(ptyd new starts one, ptyd serve runs one)")
-            started = start_daemon(self.dir)  # creates the directory 0700 or checks it again
+        started = _connect.prepare(self.dir, self.endpoints, self.autostart)
         dealer = self.socket(zmq.DEALER)
         dealer.setsockopt(zmq.RECONNECT_IVL, 20)
         self.monitor = dealer.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CONNECTED
@@ -143,28 +117,21 @@ class Wire:
         self._poller.register(dealer, zmq.POLLIN)
         self._poller.register(self.monitor, zmq.POLLIN)
         self._poller.register(self._wake_r, zmq.POLLIN)
-        hello = {"client": self.client_name}
+        hello = _connect.hello_params(self.client_name)
         if started is None:
             self.server = self.request("hello", hello, timeout=self.connect_timeout)
         else:
-            self.server = self._hello_new_daemon(started, hello)
+            self.server = self._hello_new_daemon(_connect.NewDaemon(self.dir, started), hello)
         return self.server
 
-    def _hello_new_daemon(self, started: subprocess.Popen[bytes], hello: dict[str, Any]
-                          ) -> dict[str, Any]:
+    def _hello_new_daemon(self, new: _connect.NewDaemon, hello: dict[str, Any]) -> dict[str, Any]:
         """Say hello until the daemon we just started answers, or report why it did not."""
-        deadline = time.monotonic() + AUTOSTART_TIMEOUT_S
         while True:
             try:
-                return self.request("hello", hello, timeout=0.25)
+                return self.request("hello", hello, timeout=_connect.NEW_DAEMON_HELLO_TIMEOUT_S)
             except (Timeout, DaemonNotRunning):
-                if started.poll() is not None and not daemon_running(self.dir):
-                    raise DaemonNotRunning("the daemon failed to start (exit code "
-                                           f"{started.returncode}):\n{log_tail(self.dir)}"
-                                           ) from None
-                if time.monotonic() > deadline:
-                    raise Timeout(f"the daemon started on {self.dir} did not answer within "
-                                  f"{AUTOSTART_TIMEOUT_S:g}s:\n{log_tail(self.dir)}") from None
+                if (failure := new.failure()) is not None:
+                    raise failure from None
                 self.lost = None  # a daemon still starting is not a daemon lost
 
     def close(self) -> None:
@@ -232,9 +199,7 @@ class Wire:
                 if msgid in self._results:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
-                    if self._local and not daemon_running(self.dir):
-                        raise DaemonNotRunning(f"the ptyd daemon on {self.dir} is not running")
-                    raise Timeout(f"no reply to {op!r} within {limit:g}s")
+                    raise _connect.no_reply(self.dir, self.endpoints, op, limit)
             outcome = self._results.pop(msgid)
         finally:
             self._waiting.pop(msgid, None)
@@ -259,10 +224,9 @@ class Wire:
             try:
                 reply = envelope.decode_reply(frames)
             except WireError as e:
-                self._fail_waiting(ProtocolError(f"undecodable reply from the daemon: {e}"))
+                self._fail_waiting(_connect.undecodable(e))
                 continue
-            error = None if reply.error is None else \
-                remote_error(reply.error.code, reply.error.message, reply.error.data)
+            error = _connect.reply_error(reply)
             if reply.id is None:
                 if error is not None:
                     # The daemon could not read a request's id: fail every request in flight.
@@ -294,7 +258,8 @@ class Wire:
                         # Only what was in flight now; what is sent while we reconnect waits
                         # in ZeroMQ's queue and goes out once (never resent, never failed).
                         self._cut_off = set(self._waiting)
-                        self._fail_waiting(_interrupted, lambda op: op not in RESENDABLE_OPS)
+                        self._fail_waiting(_connect.interrupted,
+                                           lambda op: op not in RESENDABLE_OPS)
                 else:
                     self._give_up()
             elif kind in HANDSHAKE_FAILURES:
@@ -319,7 +284,7 @@ class Wire:
             self._give_up()
 
     def _give_up(self) -> None:
-        self.lost = f"lost the connection to the ptyd daemon on {self.dir}"
+        self.lost = _connect.lost(self.dir, self.endpoints)
         self._interrupted_until = None
         self._fail_waiting(DaemonNotRunning(self.lost))
 

@@ -8,14 +8,9 @@ ones are written.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import termios
-import tty
-from typing import Any
 
-from ptyd.attach.terminal import write_all
+from ptyd.attach.terminal import RawMode, terminal_size, write_all
 
 ENTER_SCREEN = b"\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J"
 """Alternate screen (the shell's screen comes back untouched), cursor hidden, cleared."""
@@ -55,23 +50,16 @@ class Screen:
 
     def __init__(self, in_fd: int = 0, out_fd: int = 1):
         self.in_fd, self.out_fd = in_fd, out_fd
-        self._saved: list[Any] | None = None
+        self.raw = RawMode(in_fd)
         self._shown: list[str] = []
         self.active = False
 
     def size(self) -> tuple[int, int]:
-        try:
-            size = os.get_terminal_size(self.out_fd)
-        except OSError:
-            return 80, 24
-        return size.columns, size.lines
+        return terminal_size(self.out_fd)
 
     def enter(self) -> None:
-        self._saved = termios.tcgetattr(self.in_fd)
-        # cbreak-like raw: no echo, no line editing, Ctrl-C is a key (we quit on it ourselves,
-        # restoring the terminal on the way), output post-processing kept off for exact cursor
-        # positioning.
-        tty.setraw(self.in_fd, termios.TCSANOW)
+        # Raw: Ctrl-C is a key (we quit on it ourselves, restoring the terminal on the way).
+        self.raw.enter()
         self._write(ENTER_SCREEN)
         self._shown = []
         self.active = True
@@ -82,22 +70,18 @@ class Screen:
             return
         self.active = False
         self._write(LEAVE_SCREEN)
-        if self._saved is not None:
-            with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self.in_fd, termios.TCSADRAIN, self._saved)
+        self.raw.restore()
 
     def lend(self) -> None:
         """Hand the terminal to another program (an attach) inside our alternate screen, so
         that what it draws is gone when the overview ends and the shell's screen comes back."""
         self._write(b"\x1b[0m\x1b[H\x1b[2J\x1b[?25h")
-        if self._saved is not None:
-            with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(self.in_fd, termios.TCSADRAIN, self._saved)
+        self.raw.restore(keep=True)
 
     def take_back(self) -> None:
         # The program may have left the alternate screen on its way out (a full-screen agent's
         # attach ends with ESC[?1049l): enter it again; from inside it this only clears.
-        tty.setraw(self.in_fd, termios.TCSANOW)
+        self.raw.enter()
         self._write(ENTER_SCREEN)
         self._shown = []
 

@@ -34,6 +34,7 @@ from ptyd.proto.gitworkspace import (
     paths_preview,
 )
 
+from ..safefiles import write_atomic
 from . import _git_registry as registry
 from . import setup as worktree_setup
 from ._git import StrPath, check_branch_name, check_id, find_common_dir, git_errors, locks_for
@@ -55,6 +56,8 @@ __all__ = ["CLAUDE_MD", "LEGACY_CLAUDE_MD", "WorkspaceManager"]
 
 CLAUDE_MD = "CLAUDE.md"  # the file Claude Code reads at the root of its working directory
 LEGACY_CLAUDE_MD = ".claude.md"  # the name the runtime seed used
+CONTEXT_FILE_MODE = 0o644
+"""As a checkout's files are (less the umask): the agent and the user's tools read it."""
 
 
 class WorkspaceManager:
@@ -245,7 +248,9 @@ class WorkspaceManager:
                 record_injected(common, agent_id, names)
         written = []
         for name in names:
-            (path / name).write_text(content, encoding="utf-8")
+            # The sandbox is the agent's (and a repository may commit a CLAUDE.md symlink): a
+            # link in its place is replaced by one rename, never written through to its target.
+            write_atomic(path / name, content.encode("utf-8"), mode=CONTEXT_FILE_MODE)
             written.append(path / name)
         return written
 

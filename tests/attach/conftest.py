@@ -1,92 +1,21 @@
-"""A real terminal for attach tests: a private tmux server whose pane runs `ptyd attach`.
-
-tmux is the terminal emulator that judges what a person would see (capture-pane), and
-`send-keys` types as a person would. Each test gets its own tmux server (-L), so nothing is
-shared with a tmux the developer may be running.
-"""
+"""A real terminal for attach tests (tests/tmuxterm.py): a private tmux server whose pane runs
+`ptyd attach`, and pyte for what a fresh terminal would show."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess
-import uuid
-from collections.abc import Iterator
-
 import pyte
-import pytest
 
-from tests.conftest import PYTHON, DaemonProcess, wait_until
+from tests.conftest import DaemonProcess
+from tests.tmuxterm import SHOW_MODE, Tmux, pane_command, ptyd_argv, tmux
 
-if shutil.which("tmux") is None:
-    pytest.skip("tmux is not installed (.ci/run installs it)", allow_module_level=True)
-
-
-class Tmux:
-    def __init__(self) -> None:
-        self.socket = f"ptyd-test-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
-                                capture_output=True, text=True, timeout=10)
-        if result.returncode != 0:
-            raise RuntimeError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
-        return result.stdout
-
-    def start(self, command: str, cols: int = 80, rows: int = 24, name: str = "main") -> str:
-        """Open a pane of exactly cols x rows running `command` under sh; returns its target."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX")}
-        args = ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", name,
-                "-x", str(cols), "-y", str(rows), command]
-        subprocess.run(args, check=True, env=env, timeout=10)
-        self.run("set-option", "-t", name, "status", "off")
-        self.run("set-option", "-t", name, "remain-on-exit", "on")
-        self.run("resize-window", "-t", name, "-x", str(cols), "-y", str(rows))
-        return name
-
-    def keys(self, target: str, *keys: str) -> None:
-        self.run("send-keys", "-t", target, *keys)
-
-    def text(self, target: str, text: str) -> None:
-        self.run("send-keys", "-t", target, "-l", text)
-
-    def screen(self, target: str) -> list[str]:
-        return [line.rstrip() for line in self.run("capture-pane", "-p", "-t", target)
-                .split("\n")][:-1]
-
-    def resize(self, target: str, cols: int, rows: int) -> None:
-        self.run("resize-window", "-t", target, "-x", str(cols), "-y", str(rows))
-
-    def pane_pid(self, target: str) -> int:
-        return int(self.run("display-message", "-p", "-t", target, "#{pane_pid}").strip())
-
-    def pane_dead_status(self, target: str) -> int | None:
-        out = self.run("display-message", "-p", "-t", target,
-                       "#{pane_dead} #{pane_dead_status}").split()
-        return int(out[1]) if out and out[0] == "1" else None
-
-    def wait_for(self, target: str, text: str, timeout: float = 10) -> list[str]:
-        return wait_until(lambda: (lines := self.screen(target)) and
-                          any(text in line for line in lines) and lines, timeout,
-                          message=f"{text!r} on the tmux screen")
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
-                       timeout=10)
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    t = Tmux()
-    yield t
-    t.kill()
+__all__ = ["Tmux", "attach_command", "reference_screen", "tmux"]
 
 
 def attach_command(daemon: DaemonProcess, name: str, *options: str) -> str:
-    """Shell command for a pane: attach, then print the exit code (the pane stays)."""
-    argv = [PYTHON, "-m", "ptyd", "--dir", str(daemon.dir), "attach", name, *options]
-    return f"{shlex.join(argv)}; echo \"[rc=$?]\"; stty -a | grep -o -- '-\\?icanon' ; sleep 60"
+    """Shell command for a pane: attach, then print the exit code and the terminal's mode (the
+    pane stays)."""
+    return pane_command(ptyd_argv(daemon, "attach", name, *options),
+                        after=f"{SHOW_MODE} ; sleep 60")
 
 
 def reference_screen(data: bytes, cols: int, rows: int) -> list[str]:

@@ -9,13 +9,7 @@ import signal
 from ptyd.client import Client
 from tests.attach.conftest import Tmux, attach_command, reference_screen
 from tests.conftest import DaemonProcess, agent, screen_text, wait_for_output, wait_until
-
-
-def terminal_mode(tmux: Tmux, pane: str) -> str:
-    """After the attach command exited, the pane's shell printed `stty -a`'s canonical flag."""
-    lines = wait_until(lambda: [x for x in tmux.screen(pane) if x in ("icanon", "-icanon")],
-                       message="the stty line")
-    return str(lines[-1])
+from tests.tmuxterm import terminal_mode
 
 
 def all_output(client: Client, name: str) -> bytes:

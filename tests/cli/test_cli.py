@@ -151,6 +151,23 @@ def test_shutdown_stops_the_daemon(daemon: DaemonProcess) -> None:
     assert daemon.proc.wait(15) == 0
 
 
+def test_upgrade_returns_once_the_successor_serves(daemon: DaemonProcess) -> None:
+    """Like shutdown, upgrade waits: the command after it reaches the successor, never the old
+    daemon that refuses new work (shutting_down) until it re-executes. No retry here."""
+    with daemon.client() as c:
+        pid = c.hello()["pid"]
+        for round in range(3):
+            seq = c.events(0)["last"]
+            result = daemon.cli("upgrade")
+            assert result.returncode == 0, result.stderr
+            assert f"daemon {pid} now runs version" in result.stdout
+            events = c.events(seq)["events"]
+            assert "daemon.upgraded" in [e["type"] for e in events], "returned before it served"
+            made = daemon.cli("new", "-s", f"after-{round}", "--", "sleep", "60")
+            assert made.returncode == 0, made.stderr
+    assert daemon.cli("ls").stdout.count("after-") == 3
+
+
 def test_dir_option_after_the_verb(daemon: DaemonProcess) -> None:
     result = run_cli("ls", "--dir", str(daemon.dir), "--json")
     assert result.returncode == 0 and json.loads(result.stdout) == []

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ptyd.client import Client
-from tests.attach.conftest import Tmux, attach_command
+from tests.attach.conftest import attach_command
 from tests.conftest import (
-    PYTHON,
     DaemonProcess,
     agent,
     connected_and_asleep,
@@ -23,19 +20,12 @@ from tests.conftest import (
     wait_for_output,
     wait_until,
 )
-
-
-@pytest.fixture
-def tmux() -> Iterator[Tmux]:
-    t = Tmux()
-    yield t
-    t.kill()
+from tests.tmuxterm import Tmux, pane_command, ptyd_argv
 
 
 def cli_command(daemon: DaemonProcess, *args: str, then: str = "") -> str:
     """Shell command for a pane: `ptyd ARGS`, then print its exit code (the pane stays)."""
-    argv = [PYTHON, "-m", "ptyd", "--dir", str(daemon.dir), *args]
-    return f"{shlex.join(argv)}; echo \"[rc=$?]\"; {then or 'sleep 60'}"
+    return pane_command(ptyd_argv(daemon, *args), after=then or "sleep 60")
 
 
 def test_screen_is_what_an_attached_terminal_shows(client: Client, daemon: DaemonProcess,

@@ -3,37 +3,20 @@ ls, diff, commit, merge and push by session name, with a bare repository as the 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DaemonProcess, wait_until
-
-GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "CLI", "GIT_AUTHOR_EMAIL": "cli@tests.invalid",
-           "GIT_COMMITTER_NAME": "CLI", "GIT_COMMITTER_EMAIL": "cli@tests.invalid",
-           "LC_ALL": "C"}
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True,
-                          timeout=30)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout.strip()
+from tests.gitrepos import GIT_ENV, add_origin, git, make_project
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A repository on `main` with a README, and a bare repository on disk as `origin`."""
-    path, bare = tmp_path / "project", tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "-b", "main", str(path))
-    (path / "README.md").write_text("# demo\n\nfirst line\nsecond line\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(path, "remote", "add", "origin", str(bare))
+    path = make_project(tmp_path / "project")
+    add_origin(path, tmp_path / "origin.git")
     return path
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,18 +22,7 @@ from tests.conftest import (
     stop_daemon,
     wait_until,
 )
-
-GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "CLI", "GIT_AUTHOR_EMAIL": "cli@tests.invalid",
-           "GIT_COMMITTER_NAME": "CLI", "GIT_COMMITTER_EMAIL": "cli@tests.invalid",
-           "LC_ALL": "C"}
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True,
-                          timeout=30)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout.strip()
+from tests.gitrepos import git, make_project
 
 
 @pytest.fixture
@@ -49,25 +37,25 @@ def daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[DaemonProcess]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def setup_toml(setup: list[str]) -> str:
+    return ("[worktree]\n"
+            'copy = [".env", "config/*.local.yml"]\n'
+            'symlink = ["node_modules"]\n'
+            f"setup = {json.dumps(setup)}\n")
+
+
 def write_setup(project: Path, setup: list[str]) -> None:
-    (project / ".ptyd.toml").write_text(
-        "[worktree]\n"
-        'copy = [".env", "config/*.local.yml"]\n'
-        'symlink = ["node_modules"]\n'
-        f"setup = {json.dumps(setup)}\n")
+    (project / ".ptyd.toml").write_text(setup_toml(setup))
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A repository with untracked .env, config/db.local.yml and node_modules/, and a
     .ptyd.toml whose setup counts its runs in tmp_path/runs."""
-    path = tmp_path / "project"
-    git(tmp_path, "init", "-q", "-b", "main", str(path))
-    (path / "README.md").write_text("# demo\n")
-    (path / "setup.sh").write_text(f'echo "installing deps"\necho run >> {tmp_path}/runs\n')
-    write_setup(path, ["sh", "setup.sh"])
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
+    path = make_project(tmp_path / "project", {
+        "README.md": "# demo\n",
+        "setup.sh": f'echo "installing deps"\necho run >> {tmp_path}/runs\n',
+        ".ptyd.toml": setup_toml(["sh", "setup.sh"])})
     (path / ".env").write_text("SECRET=hunter2\n")
     (path / "config").mkdir()
     (path / "config" / "db.local.yml").write_text("db: local\n")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,12 @@ from ptyd.client import BadRequest, Client, SpawnFailed
 from ptyd.daemon import claude_config
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
 from tests.conftest import DaemonProcess, screen_text, wait_for_output
+from tests.gitrepos import make_project
 
 HOOK_TIMEOUT_S = 30  # SessionStart comes from a `python -m ptyd hook` process
 DIALOG = "Yes, I trust this folder"  # the 2.1.197 trust dialog, as the fake draws it
 OTHER_KEYS = {"theme": "dark", "hasCompletedOnboarding": True, "numStartups": 7,
               "oauthAccount": {"emailAddress": "someone@example.invalid"}}
-GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@tests.invalid",
-           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@tests.invalid"}
 
 
 def _home(tmp_path: Path, trusted: list[Path] | None = None, mode: int = 0o600) -> Path:
@@ -53,11 +50,7 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _git_repo(path: Path) -> Path:
-    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], env=GIT_ENV, check=True)
-    (path / "README.md").write_text("demo\n")
-    subprocess.run(["git", "add", "-A"], cwd=path, env=GIT_ENV, check=True)
-    subprocess.run(["git", "commit", "-q", "-m", "initial"], cwd=path, env=GIT_ENV, check=True)
-    return path
+    return make_project(path, {"README.md": "demo\n"})
 
 
 def _starts_without_dialog(client: Client, name: str) -> None:

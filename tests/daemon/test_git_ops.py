@@ -3,7 +3,6 @@ repositories, a bare repository as the remote, a real daemon, the git CLI as the
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import threading
@@ -17,37 +16,19 @@ from ptyd.client import BadRequest, Client, RemoteError, SpawnFailed
 from ptyd.daemon.git.service import GIT_WORKERS
 from ptyd.daemon.ops.info import DIRTY_WAIT_S
 from tests.conftest import DaemonProcess, slack, wait_until
+from tests.gitrepos import GIT_ENV, add_origin, git, make_project
 
 AUTHOR = {"name": "Agent Tester", "email": "agent@tests.invalid"}
-GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "CLI", "GIT_AUTHOR_EMAIL": "cli@tests.invalid",
-           "GIT_COMMITTER_NAME": "CLI", "GIT_COMMITTER_EMAIL": "cli@tests.invalid",
-           "LC_ALL": "C"}
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True,
-                          timeout=30)
-    assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc.stdout.strip()
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    path = tmp_path / "project"
-    git(tmp_path, "init", "-q", "-b", "main", str(path))
-    (path / "README.md").write_text("# demo\n\nfirst line\nsecond line\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
+    return make_project(tmp_path / "project")
 
 
 @pytest.fixture
 def origin(tmp_path: Path, project: Path) -> Path:
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
-    git(project, "remote", "add", "origin", str(bare))
-    return bare
+    return add_origin(project, tmp_path / "origin.git")
 
 
 def branch_of(c: Client, project: Path, agent: str, **params: Any) -> dict[str, Any]:
@@ -302,6 +283,32 @@ def test_plain_sandboxes_without_a_repository(client: Client, tmp_path: Path) ->
     with pytest.raises(RemoteError) as e:
         client.request("sandbox.get", {**where, "agent": "a1"})
     assert git_error(e)["kind"] == "unknown_agent"
+
+
+@pytest.mark.parametrize("repo", [True, False], ids=["worktree", "plain"])
+def test_inject_replaces_a_planted_claude_md_link_and_leaves_its_target_alone(
+        client: Client, project: Path, tmp_path: Path, repo: bool) -> None:
+    """A CLAUDE.md symlink in the sandbox (planted by the agent, or committed) is replaced by
+    the context; the file it pointed at is untouched. Replaced rather than refused: the sandbox
+    is the agent's to write, the link is no reason to go without context, and a rename only
+    changes the sandbox's own directory entry."""
+    victim = tmp_path / "victim"
+    victim.write_text("the user's own file\n")
+    if repo:  # an agent's worktree of the project, on its own branch
+        branch_of(client, project, "a1")
+        where = {"sandbox_dir": str(project / "sandbox"), "repo": str(project)}
+        sandbox = project / "sandbox" / "a1"
+    else:
+        where = {"sandbox_dir": str(tmp_path / "sandbox")}
+        sandbox = Path(client.request("sandbox.create", {**where, "agent": "a1"})["path"])
+    (sandbox / "CLAUDE.md").symlink_to(victim)
+    (sandbox / ".claude.md").symlink_to(victim)
+    written = client.request("sandbox.inject", {**where, "agent": "a1", "content": "ctx\n",
+                                                "legacy_name": True})["paths"]
+    assert victim.read_text() == "the user's own file\n"
+    for path in written:
+        assert not Path(path).is_symlink() and Path(path).read_text() == "ctx\n"
+    assert sorted(p.name for p in sandbox.iterdir() if p.name.endswith(".tmp")) == []
 
 
 def test_info_answers_while_every_git_worker_is_busy(

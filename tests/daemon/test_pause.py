@@ -13,29 +13,15 @@ import pytest
 from ptyd.client import BadRequest, Client
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
 from tests.conftest import DaemonProcess, wait_until
+from tests.gitrepos import GIT_ENV, git, make_project
 
-GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@tests.invalid",
-           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@tests.invalid", "LC_ALL": "C"}
 HOOK_TIMEOUT_S = 30
-
-
-def git(cwd: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, text=True,
-                          timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    path = tmp_path / "project"
-    git(tmp_path, "init", "-q", "-b", "main", str(path))
-    (path / "README.md").write_text("# demo\n")
-    (path / "old.txt").write_text("to be deleted\n")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
+    return make_project(tmp_path / "project", {"README.md": "# demo\n",
+                                                "old.txt": "to be deleted\n"})
 
 
 def test_pause_and_resume_keep_every_byte(client: Client, project: Path) -> None:

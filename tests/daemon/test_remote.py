@@ -93,6 +93,19 @@ def test_attach_and_cli_over_tcp(remote) -> None:  # type: ignore[no-untyped-def
     assert refused.returncode == 1
 
 
+def test_upgrade_over_tcp_returns_once_the_successor_serves(remote) -> None:  # type: ignore[no-untyped-def]
+    """Over TCP the connection to the old daemon ends for good at its re-exec (there is no lock
+    to look at): `ptyd upgrade` reconnects to wait for the successor."""
+    _d, keys, endpoints = remote
+    args = ["--connect", endpoints.control, "--server-key", str(keys / "server.key"),
+            "--client-key", str(keys / "client.key_secret")]
+    result = run_cli(*args, "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert "now runs version" in result.stdout
+    made = run_cli(*args, "new", "-d", "-s", "after", "--", "sleep", "60")
+    assert made.returncode == 0, made.stderr
+
+
 def test_plain_tcp_is_refused_at_start(rundir: Path) -> None:
     result = run_cli("--dir", str(rundir), "serve", "--remote-control", "tcp://127.0.0.1:1",
                      "--remote-publish", "tcp://127.0.0.1:2")

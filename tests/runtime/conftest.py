@@ -150,6 +150,10 @@ def branches(project: Path, sandbox_dir: Path) -> BranchManager:
 
 
 Change = dict[str, str | bytes | None]  # path -> new content, None deletes
+Apply = Callable[[Path, Change], None]
+"""The `apply` fixture's type."""
+Work = Callable[..., str]
+"""The `work` fixture's type."""
 
 
 def apply_change(root: Path, change: Change) -> None:
@@ -166,7 +170,7 @@ def apply_change(root: Path, change: Change) -> None:
 
 
 @pytest.fixture
-def apply() -> Callable[[Path, Change], None]:
+def apply() -> Apply:
     """apply(root, {path: content or None}) writes (str as UTF-8, bytes as is) or deletes."""
     return apply_change
 
@@ -178,7 +182,7 @@ def author() -> tuple[str, str]:
 
 
 @pytest.fixture
-def work(branches: BranchManager) -> Callable[..., str]:
+def work(branches: BranchManager) -> Work:
     """work(agent_id, {path: content}, message=...) edits the agent's sandbox and commits."""
 
     def _work(agent_id: str, change: Change, message: str = "work") -> str:

@@ -33,12 +33,9 @@ from ptyd.runtime.branches import (
 from ptyd.runtime.workspace import WorkspaceManager
 
 if TYPE_CHECKING:
-    from tests.runtime.conftest import Change, GitCLI
+    from tests.runtime.conftest import Apply, GitCLI, Work
 
 pytestmark = pytest.mark.usefixtures("ptyd_daemon")  # the daemon does the git work
-
-Work = Callable[..., str]
-Apply = Callable[[Path, "Change"], None]
 
 
 # ---- construction and creation ----------------------------------------------------------

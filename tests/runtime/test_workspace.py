@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +20,9 @@ from ptyd.runtime.workspace import (
 )
 
 if TYPE_CHECKING:
-    from tests.runtime.conftest import Change, GitCLI
+    from tests.runtime.conftest import Apply, GitCLI, Work
 
 pytestmark = pytest.mark.usefixtures("ptyd_daemon")  # the daemon does the git work
-
-Work = Callable[..., str]
-Apply = Callable[[Path, "Change"], None]
 
 
 # ---- plain directories ------------------------------------------------------------------

@@ -1,12 +1,12 @@
-"""`ptyd top` in a real terminal: a private tmux server whose pane runs the overview."""
+"""`ptyd top` in a real terminal (tests/tmuxterm.py): a private tmux server whose pane runs the
+overview."""
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
-from tests.attach.conftest import Tmux, tmux
-from tests.conftest import PYTHON, DaemonProcess
+from tests.conftest import DaemonProcess
+from tests.tmuxterm import SHOW_MODE, Tmux, pane_command, ptyd_argv, tmux
 
 __all__ = ["Tmux", "tmux", "top_command"]
 
@@ -16,7 +16,5 @@ def top_command(daemon: DaemonProcess, tmp_path: Path, *options: str, remotes: s
     pane stays, so a test can see what the shell got back)."""
     config = tmp_path / "remotes.toml"
     config.write_text(remotes)
-    argv = [PYTHON, "-m", "ptyd", "--dir", str(daemon.dir), "top", "--remotes", str(config),
-            *options]
-    return (f"echo before-top; {shlex.join(argv)}; echo \"[rc=$?]\"; "
-            "stty -a | grep -o -- '-\\?icanon' ; sleep 60")
+    argv = ptyd_argv(daemon, "top", "--remotes", str(config), *options)
+    return pane_command(argv, before="echo before-top", after=f"{SHOW_MODE} ; sleep 60")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from pathlib import Path
 
-from ptyd.client import Client, ConnectionInterrupted, SessionExists, ShuttingDown
+from ptyd.client import Client
 from tests.agents.fake_claude_support import claude_home, fake_claude_command
 from tests.conftest import (
     DaemonProcess,
@@ -17,6 +16,7 @@ from tests.conftest import (
     stop_daemon,
     wait_until,
 )
+from tests.gitrepos import add_origin, git, make_project
 from tests.top.conftest import Tmux, top_command
 
 TITLE = "ptyd top —"
@@ -183,13 +183,8 @@ def _child_of(pid: int) -> int | None:
 def test_commit_diff_merge_and_push_on_a_real_repository(tmux: Tmux, client: Client,
                                                     daemon: DaemonProcess,
                                                     tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    git(tmp_path, "init", "-q", "-b", "main", str(project))
-    (project / "README.md").write_text("# demo\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "initial")
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"))
-    git(project, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    project = make_project(tmp_path / "project", {"README.md": "# demo\n"})
+    add_origin(project, tmp_path / "origin.git")
     client.request("spawn", {"argv": ["sh"], "name": "ag", "repo": str(project),
                              "task": "t1", "env": {"PATH": os.environ["PATH"], "PS1": "$ "}})
     pane = start_top(tmux, daemon, tmp_path, cols=140)
@@ -219,25 +214,13 @@ def test_commit_diff_merge_and_push_on_a_real_repository(tmux: Tmux, client: Cli
     assert git(tmp_path / "origin.git", "show", "agent/ag-t1:notes.txt") == "work of the agent"
 
 
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@tests.invalid",
-           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@tests.invalid"}
-    proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
-
-
 def test_carries_on_across_an_upgrade_and_a_restart(tmux: Tmux, daemon: DaemonProcess,
                                                     tmp_path: Path) -> None:
     pane = start_top(tmux, daemon, tmp_path, "--give-up", "30")
     tmux.wait_for(pane, "local: up")
-    assert daemon.cli("upgrade").returncode == 0
-    # The reply comes before the daemon re-executes; until its successor serves, new work is
-    # refused with shutting_down, which a client retries (docs/protocol.md §3.6).
-    wait_until(lambda: _spawned_once_serving(daemon, "after-upgrade"),
-               message="the upgraded daemon to take a spawn")
+    assert daemon.cli("upgrade").returncode == 0  # returns once the successor serves
+    with daemon.client() as c:
+        c.spawn(["sleep", "60"], name="after-upgrade")
     wait_row(tmux, pane, "after-upgrade", "running")
     assert stop_daemon(daemon) == 0
     tmux.wait_for(pane, "local: down")
@@ -251,24 +234,9 @@ def test_carries_on_across_an_upgrade_and_a_restart(tmux: Tmux, daemon: DaemonPr
         assert stop_daemon(again) == 0
 
 
-def _spawned_once_serving(daemon: DaemonProcess, name: str) -> bool:
-    try:
-        with daemon.client() as c:
-            c.spawn(["sleep", "60"], name=name)
-    except (ShuttingDown, ConnectionInterrupted):
-        return False
-    except SessionExists:  # an interrupted attempt was applied after all
-        return True
-    return True
-
-
 def test_pause_and_resume_from_the_overview(tmux: Tmux, client: Client, daemon: DaemonProcess,
                                             tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    git(tmp_path, "init", "-q", "-b", "main", str(project))
-    (project / "README.md").write_text("# demo\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "initial")
+    project = make_project(tmp_path / "project", {"README.md": "# demo\n"})
     info = client.request("spawn", {"argv": ["sleep", "600"], "name": "ag",
                                     "repo": str(project), "task": "t1"})
     (Path(info["cwd"]) / "wip.txt").write_bytes(b"half done\n")
