@@ -12,6 +12,10 @@ between the two it asks `next_read()` whether a `read` is due and sends it. The 
   marker, at once. (Retrying `range_evicted` from its `base` can chase a ring that a flood
   turns over faster than a read goes round, and never see a byte.)
 - a heartbeat naming an event we never saw means our queue overflowed: read up to the end;
+- the first heartbeat after a burst of output (none came since the previous heartbeat) also
+  reads up to the end, once: the burst's last chunks may have been dropped for us (a queue
+  full while we were slow or stopped), and no later chunk would ever show that gap. A viewer
+  frozen during a flood sat behind the end forever without this, heartbeats and all;
 - the session's exit: read up to the end (output is published before the event), then end.
 """
 
@@ -67,6 +71,9 @@ class GapFree:
         """The live chunk that revealed the gap, delivered once the fill reached it."""
         self._end_after_fill = False
         """End once the fill is done, whatever the last read said (the session's exit event)."""
+        self._output_since_heartbeat = False
+        self._unconfirmed = False
+        """Output came since the last read up to the end: its last chunks may have been dropped."""
 
     def start(self, info: dict[str, Any], offset: int | None, last_seq: int | None) -> None:
         """From an `info` reply, the offset to start from (None: the oldest byte held) and
@@ -114,6 +121,8 @@ class GapFree:
         return items
 
     def _finish_fill(self, items: list[Item], exited: bool) -> None:
+        if self._fill is TO_END:
+            self._unconfirmed = False  # we hold everything published until this reply
         self._fill = None
         if exited or self._end_after_fill:
             self.exited = True
@@ -138,7 +147,10 @@ class GapFree:
         if self.ended is not None:
             return []
         if isinstance(message, pubsub.OutputChunk):
-            if message.session != self.session or message.end <= self.position:
+            if message.session != self.session:
+                return []
+            self._output_since_heartbeat = self._unconfirmed = True
+            if message.end <= self.position:
                 return []
             if message.epoch != self.epoch:
                 self.ended = Ended.EXITED
@@ -157,8 +169,11 @@ class GapFree:
             # A heartbeat names the last event number: if we have not seen that one, messages
             # were dropped for us (we were slow) and may have included our last output and
             # our session's exit. Catch up from the ring.
-            if self.last_seq is not None and message.seq > self.last_seq:
+            missed = self.last_seq is not None and message.seq > self.last_seq
+            # Output went quiet after a burst: did its tail reach us?
+            if missed or (self._unconfirmed and not self._output_since_heartbeat):
                 self.fill_to_end()
+            self._output_since_heartbeat = False
             self.last_seq = message.seq
             return []
         self.last_seq = message.seq

@@ -108,3 +108,18 @@ def test_a_start_before_the_ring_is_a_lost_marker_then_the_backlog() -> None:
     assert rules.on_read(reply(40, b"end", 43, status="exited")) == [Lost(0, 40),
                                                                       chunk(40, b"end")]
     assert rules.ended is Ended.EXITED
+
+
+def test_the_first_quiet_heartbeat_after_output_reads_to_the_end_once() -> None:
+    # The last chunks of a burst were dropped for us (our queue was full): no later chunk
+    # shows the gap and no event was missed, so only a read can tell.
+    rules = started(0, 3)
+    assert rules.on_published(chunk(3, b"abc")) == [chunk(3, b"abc")]
+    assert rules.on_published(event("heartbeat", 10)) == []
+    assert rules.next_read() is None  # output came since the previous heartbeat: not quiet
+    assert rules.on_published(event("heartbeat", 10)) == []
+    assert rules.next_read() == 6
+    assert rules.on_read(reply(6, b"dropped tail", 18)) == [chunk(6, b"dropped tail")]
+    assert rules.next_read() is None
+    assert rules.on_published(event("heartbeat", 10)) == []
+    assert rules.next_read() is None  # confirmed: no read while nothing is published
