@@ -133,5 +133,6 @@ class OutputStream:
                 frames = await sub.recv_multipart(zmq.NOBLOCK)
                 for item in rules.on_published(pubsub.decode_published(frames)):
                     yield item
-            async for chunk in self._reads():
-                yield chunk
+            if rules.next_read() is not None:
+                async for chunk in self._reads():
+                    yield chunk
