@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 
 from ptyd.client import Client
 from tests.attach.conftest import Tmux, attach_command, reference_screen
-from tests.conftest import AGENTS, PYTHON, DaemonProcess, wait_for_output, wait_until
+from tests.conftest import AGENTS, PYTHON, DaemonProcess, stopped, wait_for_output, wait_until
 
 RING_BYTES = 64 << 10
 FLOOD_LINES = 4000
@@ -31,14 +30,11 @@ def test_frozen_viewer_catches_up_after_a_flood(client: Client, daemon: DaemonPr
     pane = tmux.start(attach_command(daemon, "fl"), 80, 24)
     tmux.wait_for(pane, "armed")
     pid = int(os.popen(f"pgrep -f 'attach fl' -P {tmux.pane_pid(pane)}").read().split()[0])
-    os.kill(pid, signal.SIGSTOP)
-    try:
+    with stopped(pid):
         client.input("fl", "\r")
         # (clamped reads: the ring turns over under them while the flood goes on)
         wait_until(lambda: bytes(client.read("fl", client.info("fl")["end"] - 6, clamp=True)
                                  ["data"]) == b"done\r\n", timeout=120, message="the flood to end")
-    finally:
-        os.kill(pid, signal.SIGCONT)
     info = client.info("fl")
     tail = bytes(client.read("fl", info["base"], max_bytes=RING_BYTES, clamp=True)["data"])
     expected = reference_screen(tail, 80, 24)

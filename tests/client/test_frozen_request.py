@@ -4,13 +4,12 @@ once by then, and runs before the reply that waits in the socket is read)."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import textwrap
 import time
 
 from ptyd.client import Client
-from tests.conftest import PYTHON, DaemonProcess, wait_until
+from tests.conftest import PYTHON, DaemonProcess, stopped, wait_until
 
 TIMEOUT_S = 1.0
 
@@ -43,16 +42,13 @@ def test_a_reply_that_came_while_stopped_beats_the_expired_timeout(
     try:
         assert requester.stdout is not None
         assert requester.stdout.readline().strip() == "SENT"
-        requester.send_signal(signal.SIGSTOP)
-        stopped_at = time.monotonic()
-        try:
+        with stopped(requester.pid):
+            stopped_at = time.monotonic()
             client.kill("w")
             client.wait("w", timeout=30)  # answered with the requester's wait, in one turn
             # The reply is on its way to a stopped process; now let its deadline pass.
             wait_until(lambda: time.monotonic() > stopped_at + TIMEOUT_S + 0.5,
                        message="the requester's timeout to expire while it is stopped")
-        finally:
-            requester.send_signal(signal.SIGCONT)
         out, _ = requester.communicate(timeout=30)
     finally:
         if requester.poll() is None:

@@ -12,7 +12,7 @@ import subprocess
 import textwrap
 
 from ptyd.client import Client
-from tests.conftest import AGENTS, PYTHON, DaemonProcess, wait_for_output, wait_until
+from tests.conftest import AGENTS, PYTHON, DaemonProcess, stopped, wait_for_output, wait_until
 
 RING_BYTES = 64 << 10
 FLOOD_LINES = 4000
@@ -54,14 +54,11 @@ def test_frozen_library_stream_catches_up_after_a_flood(client: Client,
     try:
         assert follower.stdout is not None
         assert follower.stdout.readline().strip() == "FOLLOWING"
-        follower.send_signal(signal.SIGSTOP)
-        try:
+        with stopped(follower.pid):
             client.input("fl", "\r")
             wait_until(lambda: bytes(client.read("fl", client.info("fl")["end"] - 6,
                                                  clamp=True)["data"]) == b"done\r\n",
                        timeout=120, message="the flood to end")
-        finally:
-            follower.send_signal(signal.SIGCONT)
         stdout = follower.stdout
         line = wait_until(lambda: select.select([stdout], [], [], 0)[0] and stdout.readline(),
                           timeout=30, message="the resumed stream to reach the session's end")
