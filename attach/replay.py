@@ -45,6 +45,8 @@ def strip_queries(data: bytes) -> bytes:
 
 def alt_screen_after(data: bytes, was_on: bool) -> bool:
     """Whether the alternate screen is active after `data`, given whether it was before."""
+    if b"\x1b" not in data:  # one memchr: plain text (most of a flood) skips the regex scan
+        return was_on
     state = was_on
     for match in _ALT.finditer(data):
         state = match.group(1) == b"h"

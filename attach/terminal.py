@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import termios
 import tty
 from typing import Any
@@ -85,12 +86,23 @@ class LocalTerminal:
 
 def write_all(fd: int, data: bytes) -> None:
     """Write every byte to a terminal (also ptyd top's); a terminal that is gone (a closed
-    window) leaves nothing to show, so that is not an error."""
+    window) leaves nothing to show, so that is not an error.
+
+    The terminal is usually non-blocking here: O_NONBLOCK belongs to the open file description,
+    which stdout shares with stdin when both are the same tty, and attach sets it on stdin.
+    When the terminal's queue is full, wait for room (POLLOUT) instead of spinning on EAGAIN:
+    the spin burnt a core that the terminal emulator, the daemon and the program need to
+    drain the very queue it waits for."""
     view = memoryview(data)
+    waiter: select.poll | None = None
     while view:
         try:
             written = os.write(fd, view)
         except BlockingIOError:
+            if waiter is None:
+                waiter = select.poll()
+                waiter.register(fd, select.POLLOUT)
+            waiter.poll()  # also returns on POLLHUP/POLLERR: the next write tells
             continue
         except OSError:
             return

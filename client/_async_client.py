@@ -50,6 +50,9 @@ from ._stderr import stderr_stream
 from ._stream import Lost, OutputStream
 from ._wire import HANDSHAKE_FAILURES
 
+LATE_REPLY_GRACE_S = 0.1
+"""How long a timed-out request still waits for a reply already on its way (see `request`)."""
+
 
 class AsyncClient:
     """A connection to one ptyd daemon.
@@ -175,14 +178,21 @@ class AsyncClient:
         try:
             await self._dealer.send_multipart(envelope.encode_request(msgid, op, body))
             limit = self.timeout if timeout is None else timeout
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # arrives together with the reply.
-            async with asyncio.timeout(limit if limit > 0 else None):
+            if limit <= 0:
                 return await future
-        except TimeoutError:
+            # asyncio.wait leaves the future alone at the deadline (asyncio.timeout and wait_for
+            # cancel it), so a reply on its way still lands in it. A process stopped (SIGSTOP)
+            # past the deadline wakes with every timer expired and runs them before the reply
+            # that came meanwhile is read, or before ZeroMQ's I/O thread has even taken it
+            # from the kernel: a short grace of running time lets it land.
+            await asyncio.wait((future,), timeout=limit)
+            if not future.done():
+                await asyncio.wait((future,), timeout=LATE_REPLY_GRACE_S)
+            if future.done():
+                return future.result()
             if self.endpoints.control.startswith("ipc://") and not daemon_running(self.dir):
-                raise DaemonNotRunning(f"the ptyd daemon on {self.dir} is not running") from None
-            raise Timeout(f"no reply to {op!r} within {timeout or self.timeout:g}s") from None
+                raise DaemonNotRunning(f"the ptyd daemon on {self.dir} is not running")
+            raise Timeout(f"no reply to {op!r} within {timeout or self.timeout:g}s")
         finally:
             self._pending.pop(msgid, None)
             self._inflight.pop(msgid, None)

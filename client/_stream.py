@@ -1,11 +1,10 @@
 """A session's output as one contiguous stream: scrollback first, then live, no gap, no duplicate.
 
 The order matters. Subscribe first and wait for the daemon to confirm the subscription (the
-sync probe), then read the scrollback up to its end, then take live chunks: a chunk that ends
-at or before what was already delivered is dropped, one that overlaps is trimmed, and one that
-starts past it reveals a gap (the daemon dropped for us when we were slow), which is filled from
-the scrollback with `read`. Bytes evicted before we could read them become one `Lost` marker,
-never silent corruption.
+sync probe), then read the scrollback up to its end, then take live chunks. What to deliver and
+when to read is decided by the sans-I/O rules of client/_gapfree.py (shared with attach's
+blocking stream); this module is their asyncio driver. Bytes evicted before we could read them
+become one `Lost` marker, never silent corruption.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ import zmq
 
 from ptyd.proto import pubsub
 
-from ._exceptions import RangeEvicted, Timeout
+from ._exceptions import Timeout
+from ._gapfree import GapFree, Item
 from ._items import LIVENESS_PROBE_S, Lost
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LIVENESS_PROBE_S", "Lost", "OutputStream"]
 
-Item = pubsub.OutputChunk | Lost
 Prepare = Callable[[], Awaitable[int | None]]
 
 
@@ -50,9 +49,12 @@ class OutputStream:
         self.topics = topics
         self.events = events
         self.prepare = prepare
-        self.epoch: int | None = None
-        self.position: int | None = None
+        self.rules = GapFree(session, events=events)
+
+    @property
+    def position(self) -> int:
         """Offset one past the last byte delivered."""
+        return self.rules.position
 
     def __aiter__(self) -> AsyncIterator[Item | pubsub.Event | pubsub.Message]:
         return self._run()
@@ -66,7 +68,7 @@ class OutputStream:
                     self.offset = start
             async for item in self._backlog():
                 yield item
-            if sub is None or self._exited:
+            if sub is None or self.rules.ended is not None:
                 return
             async for message in self._live(sub):
                 yield message
@@ -98,46 +100,25 @@ class OutputStream:
         return sub
 
     async def _backlog(self) -> AsyncIterator[Item]:
-        if self.follow:
-            # The newest event number now: a later heartbeat naming a higher one means we
-            # missed events (our queue overflowed), maybe our session's exit among them.
-            self._last_seq = int((await self.client.hello())["last_seq"])
+        # The newest event number now (when following): a later heartbeat naming a higher one
+        # means we missed events (our queue overflowed), maybe our session's exit among them.
+        last_seq = int((await self.client.hello())["last_seq"]) if self.follow else None
         info = await self.client.info(self.session)
-        self.epoch = info["epoch"]
-        start = info["base"] if self.offset is None else self.offset
-        self._exited = info["status"] == "exited"
-        self.position = start
-        async for item in self._fill(None):
+        self.rules.start(info, self.offset, last_seq)
+        async for item in self._reads():
             yield item
 
-    async def _fill(self, stop: int | None) -> AsyncIterator[Item]:
-        """Deliver scrollback from `self.position` up to `stop` (None: up to the current end)."""
-        assert self.position is not None
-        while stop is None or self.position < stop:
-            try:
-                reply = await self.client.read(self.session, self.position)
-            except RangeEvicted as e:
-                base = int(e.data["base"])
-                yield Lost(self.position, base)
-                self.position = base
-                continue
-            if reply["epoch"] != self.epoch:
-                self._exited = True  # another session took this name: ours is gone
-                return
-            data: bytes = reply["data"]
-            if stop is not None:
-                data = data[: stop - self.position]
-            if data:
-                yield pubsub.OutputChunk(self.session, reply["epoch"], self.position, data)
-                self.position += len(data)
-            if self.position >= reply["end"]:
-                self._exited = reply["status"] == "exited"
-                return
+    async def _reads(self) -> AsyncIterator[Item]:
+        """Send the reads the rules ask for (a gap to fill), delivering what they give."""
+        while (offset := self.rules.next_read()) is not None:
+            reply = await self.client.read(self.session, offset, clamp=True)
+            for item in self.rules.on_read(reply):
+                yield item
 
     async def _live(self, sub: zmq.asyncio.Socket
                     ) -> AsyncIterator[Item | pubsub.Event | pubsub.Message]:
-        assert self.position is not None
-        while True:
+        rules = self.rules
+        while rules.ended is None:
             # Wait without receiving: a recv cancelled by a timeout can take a message with it
             # (when both happen in one loop turn, as after a SIGSTOP/SIGCONT, when every
             # timer has expired at once). A message already queued is taken with no timer and
@@ -147,56 +128,11 @@ class OutputStream:
                 # Quiet for a while: is the daemon there (raises DaemonNotRunning if not), and
                 # did we miss output while our subscription was reconnecting (an upgrade)?
                 await self.client.hello()
-                async for item in self._fill(None):
+                rules.fill_to_end()
+            else:
+                frames = await sub.recv_multipart(zmq.NOBLOCK)
+                for item in rules.on_published(pubsub.decode_published(frames)):
                     yield item
-                if self._exited:
-                    return
-                continue
-            frames = await sub.recv_multipart(zmq.NOBLOCK)
-            message = pubsub.decode_published(frames)
-            if isinstance(message, pubsub.OutputChunk):
-                if message.session != self.session or message.end <= self.position:
-                    continue
-                if message.epoch != self.epoch:
-                    return
-                if message.offset > self.position:
-                    async for item in self._fill(message.offset):
-                        yield item
-                    if self._exited:
-                        return
-                    if message.end <= self.position:  # the fill skipped past an eviction
-                        continue
-                data = message.data[self.position - message.offset:]
-                yield pubsub.OutputChunk(self.session, message.epoch, self.position, data)
-                self.position = message.end
-            elif isinstance(message, pubsub.Message):
-                if self.events:
-                    yield message
-            elif isinstance(message, pubsub.Event):
-                if message.type == "heartbeat":
-                    # A heartbeat names the last event number: if we have not seen that one,
-                    # messages were dropped for us (we were slow) and may have included our
-                    # last output and our session's exit. Catch up from the ring.
-                    missed = self._last_seq is not None and message.seq > self._last_seq
-                    self._last_seq = message.seq
-                    if missed:
-                        async for item in self._fill(None):
-                            yield item
-                        if self._exited:
-                            return
-                    continue
-                self._last_seq = message.seq
-                if self.events:
-                    yield message
-                if message.fields.get("session") != self.session:
-                    continue
-                if message.type == "session.exited":
-                    # Output is published before the exit event; read whatever we missed.
-                    async for item in self._fill(None):
-                        yield item
-                    return
-                if message.type == "session.removed":
-                    return
-
-    _exited = False
-    _last_seq: int | None = None
+            if rules.next_read() is not None:
+                async for chunk in self._reads():
+                    yield chunk

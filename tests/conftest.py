@@ -6,6 +6,7 @@ sockets in a fresh private directory; waiting is always on a condition with a de
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -192,3 +193,14 @@ def connected_and_asleep(pid: int) -> bool:
         return False
     return state == "S" and any(fd.startswith("socket:") for fd in fds)
 
+
+
+@contextlib.contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """`pid` stopped (SIGSTOP) for the block, as a frozen client is, and resumed (SIGCONT)
+    however the block ends."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
