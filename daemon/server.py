@@ -487,6 +487,8 @@ class Daemon(SessionLifecycle, Viewing):
         except Exception as e:
             self._reply(listener, route, msgid, error=self._internal(e))
             return
+        if result is None:
+            return  # accepted and not to be acknowledged (input with `ack` false)
         if inspect.isawaitable(result):
             self._spawn_task(self._reply_later(listener, route, msgid, result))
         else:

@@ -107,6 +107,9 @@ class Input:
     viewer: str | None = None
     force: bool = False
     """Type it now, even text at an agent's dialog or before the agent is ready."""
+    ack: bool = True
+    """False: no reply when the input is accepted, only an error reply (a keystroke sent by
+    a client that does not wait costs one message, not two)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,7 +496,8 @@ def _session(p: Params) -> str:
 def _input(p: Params) -> Input:
     data = p.binary("data", required=True, max_bytes=MAX_INPUT_BYTES)
     assert data is not None
-    return Input(_session(p), data, _viewer(p, required=False), p.flag("force"))
+    return Input(_session(p), data, _viewer(p, required=False), p.flag("force"),
+                 p.flag("ack", default=True))
 
 
 def _resize(p: Params) -> Resize:

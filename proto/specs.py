@@ -91,7 +91,7 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("list", (), read_only=True),
     OpSpec("info", (SESSION,), read_only=True),
     OpSpec("input", (SESSION, _req("data", "bytes"), Param("viewer", "viewer-id"),
-                     Param("force", "bool"))),
+                     Param("force", "bool"), Param("ack", "bool"))),
     OpSpec("resize", (SESSION, _req("cols", "int", COLS), _req("rows", "int", ROWS),
                       Param("viewer", "viewer-id"))),
     OpSpec("signal", (SESSION, _req("signal", "signal"), Param("group", "bool"))),

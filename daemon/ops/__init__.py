@@ -38,7 +38,9 @@ from . import (
 if TYPE_CHECKING:
     from ..context import Context
 
-Handler = Callable[["Context", Any, bytes], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+Handler = Callable[["Context", Any, bytes],
+                   "dict[str, Any] | Awaitable[dict[str, Any]] | None"]
+"""A handler's result is the reply; None: no reply (input with `ack` false, once accepted)."""
 
 OPS: dict[str, Handler] = {
     "hello": hello.handle,
