@@ -100,6 +100,8 @@ class Attachment:
         self.outcome: Outcome | None = None
         self._signal_r, self._signal_w = os.pipe()
         self._resizes: set[int] = set()
+        self._ack: bool | None = None
+        """`input`'s ack: False where the daemon offers it, else left out (None)."""
 
     @property
     def name(self) -> str:
@@ -108,6 +110,8 @@ class Attachment:
     def run(self) -> int:
         """Attach until something ends it; return the process exit code."""
         self.wire.on_stray = self._on_input_error
+        if "input-ack" in self.wire.server.get("features", ()):
+            self._ack = False
         self.terminal.enter_raw()
         saved = self._install_handlers()
         stream: LiveStream | None = None
@@ -250,9 +254,11 @@ class Attachment:
             data = data[:key]
         if data and not self.options.read_only:
             # Not waiting for the reply: the next keystroke goes out at once, and one socket
-            # keeps them in the order they were typed.
+            # keeps them in the order they were typed. A daemon that offers it answers only
+            # errors (`ack` false): one message per keystroke through each side's ZeroMQ I/O
+            # thread instead of two.
             self.wire.send("input", {"session": self.name, "data": data,
-                                     "viewer": self.viewer_id})
+                                     "viewer": self.viewer_id, "ack": self._ack})
         if key >= 0:
             self.finish(0, f"[detached from session {self.name}]")
 
