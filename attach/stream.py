@@ -12,15 +12,13 @@ A heartbeat naming an event we never saw means our queue overflowed: catch up fr
 from __future__ import annotations
 
 import enum
-import os
-import time
 from collections.abc import Callable, Iterator
 
-import zmq
-
-from ptyd.client import RangeEvicted, Timeout
-from ptyd.client.wire import LIVENESS_PROBE_S, Lost, Wire, readable
+from ptyd.client import RangeEvicted
+from ptyd.client.wire import LIVENESS_PROBE_S, Lost, Wire
 from ptyd.proto import pubsub
+
+from .subscription import Subscription, subscribe
 
 __all__ = ["LIVENESS_PROBE_S", "Ended", "Item", "LiveStream"]
 
@@ -41,7 +39,7 @@ class LiveStream:
         self.wire = wire
         self.session = session
         self.topics = topics
-        self.sub: zmq.Socket[bytes] | None = None
+        self.sub: Subscription | None = None
         self.epoch: int | None = None
         self.position = 0
         """Offset one past the last byte delivered."""
@@ -52,7 +50,8 @@ class LiveStream:
     def start(self, prepare: Callable[[], int | None]) -> None:
         """Subscribe and confirm; then `prepare()` (which may name the offset to start from,
         default the oldest byte held); then learn where the stream stands."""
-        self.sub = self._subscribe()
+        self.sub = subscribe(self.wire, (pubsub.output_topic(self.session),
+                                         pubsub.EVENT_TOPIC, *self.topics))
         start = prepare()
         # The newest event number now: a later heartbeat naming a higher one means we missed
         # events (our queue overflowed), maybe our session's exit among them.
@@ -65,30 +64,8 @@ class LiveStream:
 
     def close(self) -> None:
         if self.sub is not None:
-            self.sub.close(linger=0)
+            self.sub.close()
             self.sub = None
-
-    def _subscribe(self) -> zmq.Socket[bytes]:
-        sub = self.wire.socket(zmq.SUB)
-        sub.setsockopt(zmq.RECONNECT_IVL, 20)  # back quickly after a daemon upgrade
-        # A modest queue: while we are slow (or stopped) the daemon drops rather than queues,
-        # and the gap is filled from the ring when we go on.
-        sub.setsockopt(zmq.RCVHWM, 1000)
-        sub.connect(self.wire.endpoints.publish)
-        for topic in (pubsub.output_topic(self.session), pubsub.EVENT_TOPIC, *self.topics):
-            sub.setsockopt(zmq.SUBSCRIBE, topic)
-        token = pubsub.SYNC_PREFIX + os.urandom(8).hex().encode()
-        sub.setsockopt(zmq.SUBSCRIBE, token)
-        deadline = time.monotonic() + self.wire.timeout
-        while True:
-            wait_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            if not sub.poll(wait_ms):
-                sub.close(linger=0)
-                raise Timeout("the daemon did not confirm the output subscription")
-            if sub.recv_multipart()[0] == token:
-                break  # anything before the sync reply is also covered by the backlog read
-        sub.setsockopt(zmq.UNSUBSCRIBE, token)
-        return sub
 
     def backlog(self) -> Iterator[Item]:
         """The scrollback from the start up to its end now."""
@@ -131,10 +108,9 @@ class LiveStream:
     def receive(self) -> Iterator[Item]:
         """What the SUB socket holds now (a bounded batch), turned into the next items."""
         assert self.sub is not None
-        for _ in range(RECEIVE_BATCH):
-            if self.ended is not None or not readable(self.sub):
+        for frames in self.sub.receive(RECEIVE_BATCH):
+            if self.ended is not None:
                 return
-            frames = self.sub.recv_multipart(zmq.NOBLOCK)
             yield from self._handle(pubsub.decode_published(frames))
 
     def _handle(self, message: pubsub.OutputChunk | pubsub.Event | pubsub.Message | None

@@ -39,6 +39,7 @@ from ptyd.client.wire import Wire
 from ptyd.proto import pubsub
 from ptyd.proto.exitstatus import shell_code
 
+from .keys import Keys
 from .replay import CLEAR_FOR_REPLAY, alt_screen_after, lost_marker, strip_queries
 from .stream import LIVENESS_PROBE_S, Ended, Item, LiveStream
 from .terminal import LocalTerminal
@@ -102,6 +103,7 @@ class Attachment:
         self._resizes: set[int] = set()
         self._ack: bool | None = None
         """`input`'s ack: False where the daemon offers it, else left out (None)."""
+        self.keys: Keys | None = None
 
     @property
     def name(self) -> str:
@@ -116,6 +118,7 @@ class Attachment:
         saved = self._install_handlers()
         stream: LiveStream | None = None
         try:
+            self.keys = Keys(self.wire, self._input_failed, direct=not self.options.read_only)
             stream = LiveStream(self.wire, self.name,
                                 topics=(pubsub.viewer_topic(self.viewer_id),))
             stream.start(self._register)
@@ -132,6 +135,8 @@ class Attachment:
             self._remove_handlers(saved)
             if stream is not None:
                 stream.close()
+            if self.keys is not None:
+                self.keys.close()
         assert self.outcome is not None
         self.terminal.restore(self.outcome.message, to_bottom=self.outcome.detached)
         return self.outcome.code
@@ -180,18 +185,29 @@ class Attachment:
         # (and resizes), which are taken at every turn of the loop instead, so that each
         # keystroke wakes this process once (for its echo), not twice. An error reply is shown
         # at the latest with the next heartbeat, a second later.
-        poller = zmq.Poller()
-        poller.register(self.terminal.in_fd, zmq.POLLIN)
-        poller.register(stream.sub, zmq.POLLIN)
-        poller.register(self.wire.monitor, zmq.POLLIN)
-        poller.register(self._signal_r, zmq.POLLIN)
+        assert stream.sub is not None and self.keys is not None
+        sub, keys = stream.sub, self.keys
         replies = {self.wire.dealer: zmq.POLLIN}
         probe_ms = int(LIVENESS_PROBE_S * 1000)
+        watched: tuple[Any, ...] = ()
+        poller = zmq.Poller()
         while self.outcome is None:
-            # While the daemon re-executes, wake often to see whether it gave up for good.
-            ready = dict(poller.poll(50 if self.wire.interrupted else probe_ms))
-            if not ready:
-                if not self.wire.interrupted:
+            sub.reconnect()  # (only does something while the daemon is away)
+            # The subscription's and the keystrokes' sockets change when they reconnect or
+            # give up (and a new socket may reuse a closed one's fd number): poll what is open.
+            now_watched = (self.terminal.in_fd, self.wire.monitor, self._signal_r,
+                           sub.poll_key, keys.poll_key)
+            if now_watched != watched:
+                watched, poller = now_watched, zmq.Poller()
+                for item in {x for x in watched if x is not None}:
+                    poller.register(item, zmq.POLLIN)
+            # While the daemon re-executes, wake often to see whether it gave up for good (and
+            # to connect our subscription again); take at once what our buffer still holds.
+            wait_ms = 0 if sub.pending() else \
+                50 if self.wire.interrupted or sub.broken else probe_ms
+            ready = dict(poller.poll(wait_ms))
+            if not ready and not sub.pending():
+                if not self.wire.interrupted and not sub.broken:
                     self._show_all(stream.probe())  # quiet: is the daemon there, missed output?
                 else:
                     self.wire.check_return()
@@ -202,7 +218,9 @@ class Attachment:
             self.wire.process({**ready, **replies})
             if self.wire.lost is not None:
                 self._lost_daemon()
-            if stream.sub in ready and self.outcome is None:
+            if keys.poll_key is not None and keys.poll_key in ready:
+                keys.process()
+            if (sub.poll_key in ready or sub.pending()) and self.outcome is None:
                 self._show_all(stream.receive())
             if stream.ended is not None and self.outcome is None:
                 if stream.ended is Ended.DETACHED:
@@ -257,16 +275,21 @@ class Attachment:
             # keeps them in the order they were typed. A daemon that offers it answers only
             # errors (`ack` false): one message per keystroke through each side's ZeroMQ I/O
             # thread instead of two.
-            self.wire.send("input", {"session": self.name, "data": data,
-                                     "viewer": self.viewer_id, "ack": self._ack})
+            assert self.keys is not None
+            self.keys.send({"session": self.name, "data": data, "viewer": self.viewer_id,
+                            "ack": self._ack})
         if key >= 0:
             self.finish(0, f"[detached from session {self.name}]")
 
     def _on_input_error(self, msgid: int, error: PtydError) -> None:
-        """An error reply to a keystroke (or a resize) sent earlier."""
+        """An error reply to a keystroke (or a resize) sent earlier through the Wire."""
         if msgid in self._resizes:
             self._resizes.discard(msgid)
             return
+        self._input_failed(error)
+
+    def _input_failed(self, error: PtydError) -> None:
+        """An error reply to a keystroke sent earlier."""
         if isinstance(error, SessionExited | ConnectionInterrupted):
             return  # the exit itself arrives on the stream; an upgrade carries on
         self.finish(1, f"[ptyd: {error}]")
