@@ -22,6 +22,7 @@ import contextlib
 import os
 import secrets
 import signal
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
@@ -191,6 +192,10 @@ class Attachment:
         probe_ms = int(LIVENESS_PROBE_S * 1000)
         watched: tuple[Any, ...] = ()
         poller = zmq.Poller()
+        # Output dropped for us at its very end (we were slow or stopped, the daemon's queue for
+        # us was full) shows no gap until more output comes, and heartbeats keep the poll from
+        # ever timing out: after a quiet while with no new output, ask the ring.
+        delivered, quiet_since = stream.position, time.monotonic()
         while self.outcome is None:
             sub.reconnect()  # (only does something while the daemon is away)
             # The subscription's and the keystrokes' sockets change when they reconnect or
@@ -206,9 +211,13 @@ class Attachment:
             wait_ms = 0 if sub.pending() else \
                 50 if self.wire.interrupted or sub.broken else probe_ms
             ready = dict(poller.poll(wait_ms))
-            if not ready and not sub.pending():
+            if stream.position != delivered:
+                delivered, quiet_since = stream.position, time.monotonic()
+            quiet = time.monotonic() - quiet_since >= LIVENESS_PROBE_S
+            if (quiet or not ready) and not sub.pending():
                 if not self.wire.interrupted and not sub.broken:
                     self._show_all(stream.probe())  # quiet: is the daemon there, missed output?
+                    quiet_since = time.monotonic()
                 else:
                     self.wire.check_return()
             if self._signal_r in ready:
