@@ -47,6 +47,8 @@ from .terminal import LocalTerminal
 
 DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\ : rarely used by programs, unlike tmux's Ctrl-b
 STDIN_READ_BYTES = 4096
+BURST_END_S = 0.2
+"""Output that stops for this long may have lost its end on the way to us: ask the ring."""
 LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
 
 
@@ -194,8 +196,10 @@ class Attachment:
         poller = zmq.Poller()
         # Output dropped for us at its very end (we were slow or stopped, the daemon's queue for
         # us was full) shows no gap until more output comes, and heartbeats keep the poll from
-        # ever timing out: after a quiet while with no new output, ask the ring.
+        # ever timing out: when output stops for a moment, and after every quiet while, ask the
+        # ring whether more was written than we were sent.
         delivered, quiet_since = stream.position, time.monotonic()
+        probed = stream.position
         while self.outcome is None:
             sub.reconnect()  # (only does something while the daemon is away)
             # The subscription's and the keystrokes' sockets change when they reconnect or
@@ -208,16 +212,19 @@ class Attachment:
                     poller.register(item, zmq.POLLIN)
             # While the daemon re-executes, wake often to see whether it gave up for good (and
             # to connect our subscription again); take at once what our buffer still holds.
+            burst_ended = stream.position != probed  # output came since we last asked
             wait_ms = 0 if sub.pending() else \
-                50 if self.wire.interrupted or sub.broken else probe_ms
+                50 if self.wire.interrupted or sub.broken else \
+                int(BURST_END_S * 1000) if burst_ended else probe_ms
             ready = dict(poller.poll(wait_ms))
             if stream.position != delivered:
                 delivered, quiet_since = stream.position, time.monotonic()
-            quiet = time.monotonic() - quiet_since >= LIVENESS_PROBE_S
+            quiet = time.monotonic() - quiet_since >= (BURST_END_S if burst_ended
+                                                       else LIVENESS_PROBE_S)
             if (quiet or not ready) and not sub.pending():
                 if not self.wire.interrupted and not sub.broken:
                     self._show_all(stream.probe())  # quiet: is the daemon there, missed output?
-                    quiet_since = time.monotonic()
+                    quiet_since, probed = time.monotonic(), stream.position
                 else:
                     self.wire.check_return()
             if self._signal_r in ready:
