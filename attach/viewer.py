@@ -22,6 +22,7 @@ import contextlib
 import os
 import secrets
 import signal
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import FrameType
@@ -39,12 +40,15 @@ from ptyd.client.wire import Wire
 from ptyd.proto import pubsub
 from ptyd.proto.exitstatus import shell_code
 
+from .keys import Keys
 from .replay import CLEAR_FOR_REPLAY, alt_screen_after, lost_marker, strip_queries
 from .stream import LIVENESS_PROBE_S, Ended, Item, LiveStream
 from .terminal import LocalTerminal
 
 DEFAULT_DETACH_KEY = b"\x1c"  # Ctrl-\ : rarely used by programs, unlike tmux's Ctrl-b
 STDIN_READ_BYTES = 4096
+BURST_END_S = 0.2
+"""Output that stops for this long may have lost its end on the way to us: ask the ring."""
 LEAVING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
 
 
@@ -100,6 +104,9 @@ class Attachment:
         self.outcome: Outcome | None = None
         self._signal_r, self._signal_w = os.pipe()
         self._resizes: set[int] = set()
+        self._ack: bool | None = None
+        """`input`'s ack: False where the daemon offers it, else left out (None)."""
+        self.keys: Keys | None = None
 
     @property
     def name(self) -> str:
@@ -108,10 +115,13 @@ class Attachment:
     def run(self) -> int:
         """Attach until something ends it; return the process exit code."""
         self.wire.on_stray = self._on_input_error
+        if "input-ack" in self.wire.server.get("features", ()):
+            self._ack = False
         self.terminal.enter_raw()
         saved = self._install_handlers()
         stream: LiveStream | None = None
         try:
+            self.keys = Keys(self.wire, self._input_failed, direct=not self.options.read_only)
             stream = LiveStream(self.wire, self.name,
                                 topics=(pubsub.viewer_topic(self.viewer_id),))
             stream.start(self._register)
@@ -128,6 +138,8 @@ class Attachment:
             self._remove_handlers(saved)
             if stream is not None:
                 stream.close()
+            if self.keys is not None:
+                self.keys.close()
         assert self.outcome is not None
         self.terminal.restore(self.outcome.message, to_bottom=self.outcome.detached)
         return self.outcome.code
@@ -176,19 +188,43 @@ class Attachment:
         # (and resizes), which are taken at every turn of the loop instead, so that each
         # keystroke wakes this process once (for its echo), not twice. An error reply is shown
         # at the latest with the next heartbeat, a second later.
-        poller = zmq.Poller()
-        poller.register(self.terminal.in_fd, zmq.POLLIN)
-        poller.register(stream.sub, zmq.POLLIN)
-        poller.register(self.wire.monitor, zmq.POLLIN)
-        poller.register(self._signal_r, zmq.POLLIN)
+        assert stream.sub is not None and self.keys is not None
+        sub, keys = stream.sub, self.keys
         replies = {self.wire.dealer: zmq.POLLIN}
         probe_ms = int(LIVENESS_PROBE_S * 1000)
+        watched: tuple[Any, ...] = ()
+        poller = zmq.Poller()
+        # Output dropped for us at its very end (we were slow or stopped, the daemon's queue for
+        # us was full) shows no gap until more output comes, and heartbeats keep the poll from
+        # ever timing out: when output stops for a moment, and after every quiet while, ask the
+        # ring whether more was written than we were sent.
+        delivered, quiet_since = stream.position, time.monotonic()
+        probed = stream.position
         while self.outcome is None:
-            # While the daemon re-executes, wake often to see whether it gave up for good.
-            ready = dict(poller.poll(50 if self.wire.interrupted else probe_ms))
-            if not ready:
-                if not self.wire.interrupted:
+            sub.reconnect()  # (only does something while the daemon is away)
+            # The subscription's and the keystrokes' sockets change when they reconnect or
+            # give up (and a new socket may reuse a closed one's fd number): poll what is open.
+            now_watched = (self.terminal.in_fd, self.wire.monitor, self._signal_r,
+                           sub.poll_key, keys.poll_key)
+            if now_watched != watched:
+                watched, poller = now_watched, zmq.Poller()
+                for item in {x for x in watched if x is not None}:
+                    poller.register(item, zmq.POLLIN)
+            # While the daemon re-executes, wake often to see whether it gave up for good (and
+            # to connect our subscription again); take at once what our buffer still holds.
+            burst_ended = stream.position != probed  # output came since we last asked
+            wait_ms = 0 if sub.pending() else \
+                50 if self.wire.interrupted or sub.broken else \
+                int(BURST_END_S * 1000) if burst_ended else probe_ms
+            ready = dict(poller.poll(wait_ms))
+            if stream.position != delivered:
+                delivered, quiet_since = stream.position, time.monotonic()
+            quiet = time.monotonic() - quiet_since >= (BURST_END_S if burst_ended
+                                                       else LIVENESS_PROBE_S)
+            if (quiet or not ready) and not sub.pending():
+                if not self.wire.interrupted and not sub.broken:
                     self._show_all(stream.probe())  # quiet: is the daemon there, missed output?
+                    quiet_since, probed = time.monotonic(), stream.position
                 else:
                     self.wire.check_return()
             if self._signal_r in ready:
@@ -198,7 +234,9 @@ class Attachment:
             self.wire.process({**ready, **replies})
             if self.wire.lost is not None:
                 self._lost_daemon()
-            if stream.sub in ready and self.outcome is None:
+            if keys.poll_key is not None and keys.poll_key in ready:
+                keys.process()
+            if (sub.poll_key in ready or sub.pending()) and self.outcome is None:
                 self._show_all(stream.receive())
             if stream.ended is not None and self.outcome is None:
                 if stream.ended is Ended.DETACHED:
@@ -250,17 +288,24 @@ class Attachment:
             data = data[:key]
         if data and not self.options.read_only:
             # Not waiting for the reply: the next keystroke goes out at once, and one socket
-            # keeps them in the order they were typed.
-            self.wire.send("input", {"session": self.name, "data": data,
-                                     "viewer": self.viewer_id})
+            # keeps them in the order they were typed. A daemon that offers it answers only
+            # errors (`ack` false): one message per keystroke through each side's ZeroMQ I/O
+            # thread instead of two.
+            assert self.keys is not None
+            self.keys.send({"session": self.name, "data": data, "viewer": self.viewer_id,
+                            "ack": self._ack})
         if key >= 0:
             self.finish(0, f"[detached from session {self.name}]")
 
     def _on_input_error(self, msgid: int, error: PtydError) -> None:
-        """An error reply to a keystroke (or a resize) sent earlier."""
+        """An error reply to a keystroke (or a resize) sent earlier through the Wire."""
         if msgid in self._resizes:
             self._resizes.discard(msgid)
             return
+        self._input_failed(error)
+
+    def _input_failed(self, error: PtydError) -> None:
+        """An error reply to a keystroke sent earlier."""
         if isinstance(error, SessionExited | ConnectionInterrupted):
             return  # the exit itself arrives on the stream; an upgrade carries on
         self.finish(1, f"[ptyd: {error}]")

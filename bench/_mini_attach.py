@@ -2,8 +2,8 @@
 
     _mini_attach.py DIR SESSION
 
-One poll over stdin and an output subscription; keystrokes go out as `input` requests without
-waiting for their replies, output is written straight to stdout. No replay, no gap-filling, no
+One poll over stdin and an output subscription; keystrokes go out as `input` requests with
+`ack` false (no reply unless they fail), output is written straight to stdout. No replay, no gap-filling, no
 signals, no terminal restore (the bench's PTY is thrown away). Ctrl-\\ leaves. What `ptyd
 attach` costs above this is the price of doing its job properly.
 """
@@ -46,7 +46,7 @@ def main() -> int:
                 return 0
             msgid += 1
             wire.dealer.send_multipart(envelope.encode_request(
-                msgid, "input", {"session": session, "data": data}))
+                msgid, "input", {"session": session, "data": data, "ack": False}))
         while readable(sub):
             os.write(1, sub.recv_multipart(zmq.NOBLOCK)[-1])
         while readable(wire.dealer):

@@ -171,7 +171,9 @@ async def _echo_library(daemon: BenchDaemon, session: str, n: int, warmup: int =
             for i in range(warmup + n):
                 key = refs.ECHO_KEYS[i % 26: i % 26 + 1]
                 start = time.perf_counter_ns()
-                await client.input(session, key)
+                # As a person types: the reply is not waited for (the daemon answers only a
+                # failure, which the next input would raise).
+                await client.input(session, key, wait=False)
                 while True:
                     item = await anext(stream)
                     if isinstance(item, pubsub.OutputChunk) and key in item.data:
@@ -203,7 +205,9 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
             terminals[tool] = stack.enter_context(refs.attached(tool, refs.ECHO_PROGRAM))
         daemon = stack.enter_context(BenchDaemon("echo"))
         raw = stack.enter_context(RawClient(daemon.dir))
-        for name in ("echo-attach", "echo-lib"):
+        # One session per client: a client attached to another case's session would receive
+        # (and draw) every echo of that case too, two processes woken per key on 2 cores.
+        for name in ("echo-attach", "echo-mini", "echo-lib"):
             raw.request("spawn", {"argv": refs.ECHO_PROGRAM, "name": name, "cols": COLS,
                                   "rows": ROWS})
             wait_output(raw, name, len(b"READY"))
@@ -211,9 +215,9 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         stack.callback(drain_and_close, proc, master)
         stack.callback(os.write, master, refs.QUIT)  # ends the program, and so the attach
         terminals["attach"] = master
-        # The same session through the least an attach client can do (bench/_mini_attach.py).
+        # The least an attach client can do (bench/_mini_attach.py), on its own session.
         proc, master = spawn_on_pty([sys.executable, str(BENCH_DIR / "_mini_attach.py"),
-                                     str(daemon.dir), "echo-attach"], env=clean_env())
+                                     str(daemon.dir), "echo-mini"], env=clean_env())
         stack.callback(drain_and_close, proc, master)
         stack.callback(os.write, master, DETACH_KEY)
         terminals["mini"] = master
@@ -257,7 +261,8 @@ def bench_echo(plan: Plan, tools: list[str], skipped: dict[str, str]
         section.add(label, x.p50_us, x.p99_us, *ratios, target, verdict(met))
     section.notes.append("floors: the same echo program driven through the daemon without a "
                          "terminal in between, and a 40-line attach loop in a terminal (the "
-                         "same session): attach minus that = what attach's own work costs")
+                         "same work on its own session): attach minus that = what attach's own "
+                         "work costs")
     section.notes.extend(f"{tool} skipped: {why}" for tool, why in skipped.items())
     data = {case: asdict(x) for case, x in lat.items()}
     data["target_met"] = ok

@@ -253,7 +253,9 @@ async def _ptyd_echo_library(daemon: BenchDaemon, session: str, n: int) -> Laten
             for i in range(n + 50):
                 key = refs.ECHO_KEYS[i % 26: i % 26 + 1]
                 start = time.perf_counter_ns()
-                await client.input(session, key)
+                # As a person types: the reply is not waited for (the daemon answers only a
+                # failure, which the next input would raise).
+                await client.input(session, key, wait=False)
                 while True:
                     item = await anext(stream)
                     if isinstance(item, pubsub.OutputChunk) and key in item.data:

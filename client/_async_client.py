@@ -12,9 +12,10 @@ import contextlib
 import itertools
 import os
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import zmq
 import zmq.asyncio
@@ -33,6 +34,7 @@ from ._exceptions import (
     DaemonNotRunning,
     LimitExceeded,
     ProtocolError,
+    PtydError,
     Timeout,
     remote_error,
 )
@@ -52,6 +54,10 @@ from ._wire import HANDSHAKE_FAILURES
 
 LATE_REPLY_GRACE_S = 0.1
 """How long a timed-out request still waits for a reply already on its way (see `request`)."""
+
+MAX_UNACKED = 4096
+"""Ids of inputs sent without waiting that are kept until a later reply shows them accepted;
+past this, the oldest are forgotten (an error for one of them is then taken for a stray)."""
 
 
 class AsyncClient:
@@ -88,6 +94,9 @@ class AsyncClient:
         self._inflight: dict[int, tuple[str, dict[str, Any]]] = {}
         self._local = _connect.is_local(self.endpoints)
         self._handles: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
+        self._unacked: OrderedDict[int, None] = OrderedDict()
+        """Ids of inputs sent without waiting, not yet known to be accepted (input(wait=False))."""
+        self._unacked_error: PtydError | None = None
 
     async def __aenter__(self) -> AsyncClient:
         await self.connect()
@@ -205,6 +214,10 @@ class AsyncClient:
                 reply = envelope.decode_reply(frames)
             except WireError as e:
                 self._fail_pending(ProtocolError(f"undecodable reply from the daemon: {e}"))
+                continue
+            if reply.id is not None and self._unacked and self._note_reply(
+                    reply.id, None if reply.error is None else remote_error(
+                        reply.error.code, reply.error.message, reply.error.data)):
                 continue
             future = self._pending.get(reply.id) if reply.id is not None else None
             if future is None or future.done():
@@ -362,16 +375,65 @@ class AsyncClient:
     async def info(self, session: str) -> dict[str, Any]:
         return await self.request("info", {"session": session})
 
-    async def input(self, session: str, data: bytes | str, *, force: bool = False
-                    ) -> dict[str, Any]:
+    @overload
+    async def input(self, session: str, data: bytes | str, *, force: bool = False,
+                    wait: Literal[True] = True) -> dict[str, Any]: ...
+
+    @overload
+    async def input(self, session: str, data: bytes | str, *, force: bool = False,
+                    wait: Literal[False]) -> None: ...
+
+    async def input(self, session: str, data: bytes | str, *, force: bool = False,
+                    wait: bool = True) -> dict[str, Any] | None:
         """Type `data`. The reply has `turn` and `seq` (the agent's turn and the daemon's last
         event number at that moment: give one to wait() to wait for what this input starts),
         and `held` (an agent still starting: typed once it is idle). Text to an agent at a
-        dialog raises AgentDialog unless `force`."""
+        dialog raises AgentDialog unless `force`.
+
+        `wait=False`: send and return None at once, as a person types (the daemon answers only
+        if the input fails: `ack` false). Inputs keep their order. The error of an input sent
+        so is raised by the next `input` call on this client; errors of two such inputs before
+        that call: the first is raised."""
         if isinstance(data, str):
             data = data.encode()
-        return await self.request("input", {"session": session, "data": data,
-                                            "force": force or None})
+        self._raise_unacked_error()
+        params = {"session": session, "data": data, "force": force or None}
+        if wait:
+            return await self.request("input", params)
+        await self._send_unacked("input", params)
+        return None
+
+    async def _send_unacked(self, op: str, params: dict[str, Any]) -> None:
+        if self._dealer is None:
+            raise DaemonNotRunning("not connected (call connect() first)")
+        if self._lost is not None:
+            raise DaemonNotRunning(self._lost)
+        if "input-ack" in self.server.get("features", ()):
+            params = {**params, "ack": False}
+        msgid = next(self._ids) & envelope.MAX_MSGID
+        self._unacked[msgid] = None
+        if len(self._unacked) > MAX_UNACKED:
+            self._unacked.popitem(last=False)  # long since done: see _note_reply
+        body = {k: v for k, v in params.items() if v is not None}
+        await self._dealer.send_multipart(envelope.encode_request(msgid, op, body))
+
+    def _note_reply(self, msgid: int, error: PtydError | None) -> bool:
+        """Keep the error of an input sent without waiting; forget the inputs sent before
+        `msgid` (requests of one connection are answered in order: a later reply means they
+        were accepted). True if `msgid` was such an input."""
+        unacked = msgid in self._unacked
+        if unacked:
+            del self._unacked[msgid]
+            if error is not None and self._unacked_error is None:
+                self._unacked_error = error
+        while self._unacked and next(iter(self._unacked)) < msgid:
+            self._unacked.popitem(last=False)
+        return unacked
+
+    def _raise_unacked_error(self) -> None:
+        error, self._unacked_error = self._unacked_error, None
+        if error is not None:
+            raise error
 
     async def resize(self, session: str, cols: int, rows: int) -> dict[str, Any]:
         return await self.request("resize", {"session": session, "cols": cols, "rows": rows})

@@ -56,10 +56,10 @@ class PeerGate:
 
     def admit(self, peer: bytes) -> ProtocolError | None:
         """None if `peer` may be answered; else the error to send it instead."""
-        self.drain()
-        if peer in self._known:
+        if peer in self._known:  # (the count matters only for a newcomer: no drain per request)
             self._known.move_to_end(peer)
             return None
+        self.drain()
         if self.connections > self.max_peers:
             return ProtocolError(
                 ErrorCode.LIMIT_EXCEEDED,

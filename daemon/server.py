@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -50,6 +50,13 @@ from .viewers import Viewer
 from .viewing import Viewing
 
 MESSAGES_PER_WAKEUP = 64
+_EVENTS, _POLLIN, _NOBLOCK = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.NOBLOCK)
+"""Plain ints: pyzmq's enum arithmetic costs microseconds on a path taken per keystroke."""
+
+
+def _readable(sock: zmq.Socket[bytes]) -> bool:
+    """Whether a message waits on `sock` (cheaper to ask than a receive that fails)."""
+    return bool(cast(int, sock.getsockopt(_EVENTS)) & _POLLIN)
 """Requests handled per wakeup of the control socket before others get the loop."""
 
 class Daemon(SessionLifecycle, Viewing):
@@ -449,8 +456,12 @@ class Daemon(SessionLifecycle, Viewing):
         if sock is None:
             return
         for _ in range(MESSAGES_PER_WAKEUP):
+            # Asking whether a message waits is cheaper than a receive that fails (pyzmq
+            # raises zmq.Again, an exception per wakeup on the keystroke path).
+            if not _readable(sock):
+                return
             try:
-                frames = sock.recv_multipart(zmq.NOBLOCK)
+                frames = sock.recv_multipart(_NOBLOCK)
             except zmq.Again:
                 return
             try:
@@ -487,6 +498,8 @@ class Daemon(SessionLifecycle, Viewing):
         except Exception as e:
             self._reply(listener, route, msgid, error=self._internal(e))
             return
+        if result is None:
+            return  # accepted and not to be acknowledged (input with `ack` false)
         if inspect.isawaitable(result):
             self._spawn_task(self._reply_later(listener, route, msgid, result))
         else:
@@ -557,7 +570,7 @@ class Daemon(SessionLifecycle, Viewing):
 
     def _recheck(self, sock: zmq.Socket[bytes], drain: Any, listener: Listener) -> None:
         """After a send: if input is waiting, drain it (the send may have eaten the FD edge)."""
-        if int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+        if _readable(sock):
             assert self._loop is not None
             self._loop.call_soon(drain, listener)
 

@@ -96,6 +96,9 @@ class Input:
     viewer: str | None = None
     force: bool = False
     """Type it now, even text at an agent's dialog or before the agent is ready."""
+    ack: bool = True
+    """False: no reply when the input is accepted, only an error reply (a keystroke sent by
+    a client that does not wait costs one message, not two)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -213,7 +213,9 @@ SPECS: tuple[OpSpec, ...] = (
                      Param("viewer", "viewer-id", shown_default="the viewer attached from this "
                            "connection, if any"),
                      Param("force", "bool", default=False, notes="true: write now, even text at "
-                           "an agent's dialog or to an agent still starting"))),
+                           "an agent's dialog or to an agent still starting"),
+                     Param("ack", "bool", default=True, notes="false: no reply when the input "
+                           "is accepted; an error is still answered, with the request's id"))),
     OpSpec("resize", (SESSION, _req("cols", "int", COLS), _req("rows", "int", ROWS),
                       Param("viewer", "viewer-id"))),
     OpSpec("signal", (SESSION, _req("signal", "signal", notes="a signal number > 0 known to the "

@@ -26,7 +26,9 @@ from ptyd.proto import decoding
 if TYPE_CHECKING:
     from ..context import Context
 
-Handler = Callable[["Context", Any, bytes], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+Handler = Callable[["Context", Any, bytes],
+                   "dict[str, Any] | Awaitable[dict[str, Any]] | None"]
+"""A handler's result is the reply; None: no reply (input with `ack` false, once accepted)."""
 
 
 def _served() -> dict[str, tuple[str, type[Any], Handler]]:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 FEATURES = ("sync-subscribe", "events-catch-up", "req-delimiter", "viewers", "agent-state",
             "claude-hooks", "stderr-pipe", "timeouts", "upgrade", "crash-survival",
             "remote-curve", "process-containment", "agent-turns", "agent-trust",
-            "memory-budgets", "generic-agent", "pause-resume", "notify", "worktree-setup")
+            "memory-budgets", "generic-agent", "pause-resume", "notify", "worktree-setup",
+            "input-ack")
 
 
 def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:

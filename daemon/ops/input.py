@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..context import Context
 
 
-def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
+def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any] | None:
     session = d.get_running(msg.session)
     viewer = d.viewer_of(session, msg.viewer, peer)
     if msg.viewer is not None and viewer is None:
@@ -65,6 +65,8 @@ def handle(d: Context, msg: ops.Input, peer: bytes) -> dict[str, Any]:
         # Without hooks, a line submitted is a new turn: working now, idle after the silence.
         d.set_state(session, WORKING, "input", new_turn=True)
         d.note_activity(session, output=False)
+    if not msg.ack:
+        return None  # the client does not wait for it: an error is all it would want
     return {"bytes": len(msg.data), "turn": turn, "seq": seq, "epoch": session.epoch,
             "held": held}
 
