@@ -25,6 +25,9 @@ from ptyd.runtime.process import TerminalManager
 from tests.conftest import AGENTS, PYTHON, run_cli, short_tempdir, wait_until
 
 STRANGER = "ptyd-stranger"
+pytestmark = pytest.mark.xdist_group("second-user")
+"""One worker runs this module (pytest-xdist): the module-scoped user must not be created
+and deleted by two workers at once."""
 SYSTEM_PYTHON = "/usr/bin/python3"  # our venv may not be readable by another user
 
 
