@@ -138,9 +138,15 @@ def stop_daemon(daemon: DaemonProcess) -> int:
             with daemon.client(timeout=5) as c:
                 c.shutdown(grace=2)
         except Exception:
-            daemon.proc.send_signal(signal.SIGTERM)
+            # Already stopping (the test shut it down: `shutting_down`, or its sockets are gone):
+            # let it finish. A SIGTERM now could land after its loop closed, where the default
+            # action kills it (-15), failing a daemon that did nothing wrong.
+            try:
+                daemon.proc.wait(5 * load_factor())
+            except subprocess.TimeoutExpired:
+                daemon.proc.send_signal(signal.SIGTERM)
         try:
-            return daemon.proc.wait(20)
+            return daemon.proc.wait(20 * load_factor())
         except subprocess.TimeoutExpired:
             daemon.proc.kill()
             daemon.proc.wait()
