@@ -494,13 +494,15 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_logs(args: argparse.Namespace) -> int:
     log = _log_writer(args)
     with restore_on_interrupt(lambda: _restore_terminal(log)):
+        server: dict[str, Any] = {}
         try:
-            return _logs_live(args, log)
+            return _logs_live(args, log, server)
         except (DaemonNotRunning, NoSuchSession):
             # The daemon forgot the session (removed, or restarted): its recording, if any.
             from ptyd.client.recordings import newest_recording, write_output
 
-            path = newest_recording(args.name)
+            directory = _recording_dir(args, server)
+            path = None if directory is None else newest_recording(args.name, directory)
             if path is None:
                 raise
             print(f"ptyd: session {args.name!r} is not in the daemon; its recording {path}:",
@@ -509,6 +511,25 @@ def cmd_logs(args: argparse.Namespace) -> int:
             return 0
         finally:
             log.end()
+
+
+def _recording_dir(args: argparse.Namespace, server: dict[str, Any]) -> Path | None:
+    """Where the daemon records: as its `hello` says; with no daemon to ask, where `ptyd serve`
+    would record, from the daemon's own configuration loader (as `ptyd config show`). A
+    remote daemon's recordings are on its host: none here."""
+    from ptyd.client.recordings import recording_dir
+
+    if server:
+        return None if args.connect else recording_dir(server)
+    if args.connect:
+        return None
+    from ptyd.daemon.configfile import ConfigError, Request, load
+
+    try:
+        value = load(Request(env=dict(os.environ))).settings["recording.dir"].value
+    except ConfigError:
+        return None  # an invalid file: no daemon starts with it either
+    return Path(value)
 
 
 def _log_writer(args: argparse.Namespace) -> textlog.RawLog:
@@ -528,10 +549,12 @@ def _restore_terminal(log: textlog.RawLog) -> None:
         log.restore_now(sys.stdout.fileno())
 
 
-def _logs_live(args: argparse.Namespace, log: textlog.RawLog) -> int:
+def _logs_live(args: argparse.Namespace, log: textlog.RawLog, server: dict[str, Any]) -> int:
+    """Follow the session's output; `server` gets the daemon's `hello` (where it records)."""
     from ptyd.client import Lost  # (a dataclass: only `logs` pays for importing dataclasses)
 
     with _client(args) as c:
+        server.update(c.server)
         for item in c.output(args.name, follow=args.follow):
             if isinstance(item, Lost):
                 log.lost(item.end - item.offset)

@@ -1,45 +1,29 @@
 """Reading session recordings, for `ptyd logs` once the daemon no longer has the session.
 
-The recording directory is found as the daemon finds it: `recording.dir` from the user's
-configuration file over the system's, else $XDG_STATE_HOME/ptyd/recordings (the shared pure
-helper in ptyd.proto.locations). A daemon started with `--config FILE` or `--recording-dir`
-that moves its recordings elsewhere is not seen from here. This module never imports the daemon.
+Where recordings are is the daemon's to say: `hello` reports `recording_dir` (protocol minor 2),
+the directory its configuration (files, `--config`, `--recording-dir`, a SIGHUP reload) puts
+them in now. A client never re-reads the daemon's configuration files to guess it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from ptyd.proto.locations import (
-    SYSTEM_CONFIG_FILE,
-    default_recording_dir,
-    recording_suffix,
-    user_config_file,
-)
+from ptyd.proto.locations import recording_suffix
 
 
-def recording_dir(env: Mapping[str, str] = os.environ) -> Path:
-    home = env.get("HOME") or os.path.expanduser("~")
-    directory = default_recording_dir(env, home)
-    for path in (SYSTEM_CONFIG_FILE, user_config_file(env, home)):
-        try:
-            with open(path, "rb") as f:
-                value = tomllib.load(f).get("recording", {}).get("dir")
-        except (OSError, tomllib.TOMLDecodeError, AttributeError):
-            continue  # an unreadable or invalid file: the daemon refuses it too
-        if isinstance(value, str) and Path(value).expanduser().is_absolute():
-            directory = Path(value).expanduser()
-    return directory
+def recording_dir(server: Mapping[str, Any]) -> Path | None:
+    """The directory the daemon that answered this `hello` records to; None from a daemon
+    that does not say (minor < 2)."""
+    value = server.get("recording_dir")
+    return Path(value) if isinstance(value, str) and value.startswith("/") else None
 
 
-def newest_recording(name: str, directory: Path | None = None) -> Path | None:
+def newest_recording(name: str, directory: Path) -> Path | None:
     """NAME.cast or NAME.log, whichever was written last (rotated parts are older)."""
-    directory = recording_dir() if directory is None else directory
     found = []
     for fmt in ("asciicast", "log"):
         path = directory / f"{name}{recording_suffix(fmt)}"

@@ -1,8 +1,8 @@
 """Where configuration files and recordings live by default: computed, never looked up.
 
 Pure functions of the environment (XDG base directories), shared by the daemon, which reads its
-configuration from these files and writes recordings there, and by clients, which read the same
-files to find recordings after the daemon forgot a session (`ptyd logs`).
+configuration from these files and writes recordings there, and by the CLI (`ptyd keys`, the
+trusted-repository list). Clients learn where recordings are from `hello`'s `recording_dir`.
 """
 
 from __future__ import annotations

@@ -27,17 +27,32 @@ from ptyd.client import Client, DaemonNotRunning
 AGENTS = Path(__file__).parent / "agents"
 PYTHON = sys.executable
 
-LOAD_FACTOR = max(1.0, float(os.environ.get("PTYD_TEST_LOAD_FACTOR", "1")),
-                  os.getloadavg()[0] / (os.cpu_count() or 1))
-"""How much slower than an idle machine this one may be: PTYD_TEST_LOAD_FACTOR, or the load
-average per core when higher. Read once, at the start of the run."""
+def load_factor() -> float:
+    """How much slower than an idle machine this one is now: PTYD_TEST_LOAD_FACTOR, or the
+    load average per core when higher. Read at each use: the load changes during a run (other
+    pytest-xdist workers, a `stress-ng` started with the suite)."""
+    return max(1.0, float(os.environ.get("PTYD_TEST_LOAD_FACTOR", "1")),
+               os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
 def slack(seconds: float) -> float:
-    """An upper time bound that a loaded machine may stretch: `seconds * LOAD_FACTOR * 3`.
+    """An upper time bound that a loaded machine may stretch: `seconds * load_factor() * 3`.
     Only for bounds that state a property ("answers without waiting for the push"), never as
     a benchmark; benchmarks live in tests/bench."""
-    return seconds * LOAD_FACTOR * 3
+    return seconds * load_factor() * 3
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """pytest-timeout's bound (60 s, or the test's own mark) stretched by the load factor when
+    the test starts: a test is bounded against a hang, not against a busy machine."""
+    marker = item.get_closest_marker("timeout")
+    base = (marker.args[0] if marker is not None and marker.args
+            else marker.kwargs.get("timeout") if marker is not None
+            else item.config.getini("timeout"))
+    if base:
+        item.add_marker(pytest.mark.timeout(float(base) * load_factor()), append=False)
+    yield
 
 # Hypothesis' per-example deadline is a wall-clock bound: on a loaded machine it fails tests that
 # are correct. Examples stay bounded by their count and by pytest-timeout.
@@ -52,7 +67,9 @@ def agent(name: str, *args: str) -> list[str]:
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01,
                message: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail the test at the deadline."""
+    """Poll `predicate` until it returns something truthy; fail the test at the deadline:
+    `timeout` seconds on an idle machine, stretched by the load factor."""
+    timeout *= load_factor()
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -88,7 +105,7 @@ class DaemonProcess:
 def run_cli(*args: str, input: bytes | None = None, timeout: float = 30,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([PYTHON, "-m", "ptyd", *args], input=input, capture_output=True,
-                          timeout=timeout, env=env)
+                          timeout=timeout * load_factor(), env=env)
     return subprocess.CompletedProcess(proc.args, proc.returncode,
                                        proc.stdout.decode(errors="replace"),
                                        proc.stderr.decode(errors="replace"))
@@ -122,9 +139,15 @@ def stop_daemon(daemon: DaemonProcess) -> int:
             with daemon.client(timeout=5) as c:
                 c.shutdown(grace=2)
         except Exception:
-            daemon.proc.send_signal(signal.SIGTERM)
+            # Already stopping (the test shut it down: `shutting_down`, or its sockets are gone):
+            # let it finish. A SIGTERM now could land after its loop closed, where the default
+            # action kills it (-15), failing a daemon that did nothing wrong.
+            try:
+                daemon.proc.wait(5 * load_factor())
+            except subprocess.TimeoutExpired:
+                daemon.proc.send_signal(signal.SIGTERM)
         try:
-            return daemon.proc.wait(20)
+            return daemon.proc.wait(20 * load_factor())
         except subprocess.TimeoutExpired:
             daemon.proc.kill()
             daemon.proc.wait()

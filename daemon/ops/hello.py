@@ -33,6 +33,8 @@ def handle(d: Context, msg: ops.Hello, peer: bytes) -> dict[str, Any]:
         "ops": sorted(specs.BY_NAME),
         "features": list(FEATURES),
         "endpoints": {"control": d.endpoints.control, "publish": d.endpoints.publish},
+        # Clients find a forgotten session's recording here, never by re-reading our files.
+        "recording_dir": str(config.recording.dir),
         "limits": {
             "max_request_bytes": limits.MAX_REQUEST_BYTES,
             "max_input_bytes": limits.MAX_INPUT_BYTES,

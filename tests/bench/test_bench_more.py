@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_factor
+
 BENCH_DIR = Path(__file__).resolve().parents[2] / "bench"
 MULTIPLEXERS = ("tmux", "dtach")
 QUICK_RUN_S = 40
-"""What a quick run is meant to take; the subprocess gets this plus a margin for a busy machine."""
+"""What a quick run is meant to take on an idle machine; the subprocess gets this plus a margin,
+stretched by the load factor (pytest-xdist's other workers, coverage, a loaded machine)."""
 HEADINGS = {
     "bench_attach.py": ("(a) keystroke -> echo", "(b) start of the client -> fully drawn",
                         "(c) a fast producer with one attached viewer",
@@ -36,7 +39,7 @@ JSON_KEYS = {
 def run_bench(script: str, *args: str, timeout: float = 2.5 * QUICK_RUN_S
               ) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, str(BENCH_DIR / script), "--quick", *args],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout * load_factor())
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
     return proc
 
@@ -74,7 +77,8 @@ def test_a_failing_family_is_reported_and_the_others_still_run(tmp_path: Path) -
     proc = subprocess.run([sys.executable, str(BENCH_DIR / "bench_attach.py"), "--quick",
                            "--only", "echo", "--only", "startup", "--no-multiplexers",
                            "--json", str(results_file)],
-                          capture_output=True, text=True, timeout=1.5 * QUICK_RUN_S,
+                          capture_output=True, text=True,
+                          timeout=1.5 * QUICK_RUN_S * load_factor(),
                           env={**os.environ, "PTYD_BENCH_FAIL": "echo"})
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert "(echo) FAILED: RuntimeError" in proc.stdout

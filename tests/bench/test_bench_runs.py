@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import load_factor
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_foundation.py"
 SECTIONS = ("(a) output throughput", "(b) request round trip", "(c) keystroke echo",
             "(d) ", "(e) subscriber that stops reading")
@@ -19,7 +21,7 @@ MULTIPLEXERS = ("tmux", "dtach")
 
 def run_bench(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([sys.executable, str(BENCH), "--quick", *args], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout * load_factor())
     assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"
     return proc
 

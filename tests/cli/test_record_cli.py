@@ -119,3 +119,41 @@ def test_new_record_input_and_client_spawn_record(
                    message=f"the recording of {name}")
         events = check_asciicast_v2(cast)
         assert typed in "".join(data for _, code, data in events if code == "i")
+
+
+def test_logs_after_rm_finds_the_recording_where_the_daemon_says(rundir: Path,
+                                                                 tmp_path: Path) -> None:
+    """A daemon told `--recording-dir` on its command line records where no configuration file
+    says: `ptyd logs` learns the place from `hello`'s `recording_dir`, not from the files."""
+    elsewhere = tmp_path / "elsewhere"
+    d = start_daemon(rundir, "--recording-dir", str(elsewhere))
+    try:
+        with d.client() as c:
+            assert c.hello()["recording_dir"] == str(elsewhere)
+        assert d.cli("new", "-d", "-s", "moved", "--record", "log", "--", "sh", "-c",
+                     GREETING).returncode == 0
+        assert d.cli("wait", "moved").returncode == 0
+        log = elsewhere / "moved.log"
+        wait_until(lambda: log.exists() and log.read_bytes() == SHOWN.encode(), message="the log")
+        assert d.cli("rm", "moved").returncode == 0
+        after_rm = d.cli("logs", "moved")
+        assert after_rm.returncode == 0 and after_rm.stdout == SHOWN, after_rm.stderr
+        assert str(log) in after_rm.stderr
+    finally:
+        assert stop_daemon(d) == 0
+
+
+def test_logs_with_no_daemon_reads_where_serve_would_record(
+        daemon_with_recordings: DaemonProcess, recordings: Path) -> None:
+    """No daemon to ask: the place comes from the daemon's own configuration loader."""
+    d = daemon_with_recordings
+    assert d.cli("new", "-d", "-s", "gone", "--record", "log", "--", "sh", "-c",
+                 GREETING).returncode == 0
+    assert d.cli("wait", "gone").returncode == 0
+    log = recordings / "gone.log"
+    wait_until(lambda: log.exists() and log.read_bytes() == SHOWN.encode(), message="the log")
+    assert stop_daemon(d) == 0
+    after_stop = d.cli("logs", "gone")
+    assert after_stop.returncode == 0 and after_stop.stdout == SHOWN, after_stop.stderr
+    nothing = d.cli("logs", "never-recorded")
+    assert nothing.returncode != 0 and "no ptyd daemon is running" in nothing.stderr, nothing.stderr

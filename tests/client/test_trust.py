@@ -24,7 +24,12 @@ from ptyd.client import AsyncClient, Client, UnsafeRuntimeDir
 from ptyd.runtime.process import TerminalManager
 from tests.conftest import AGENTS, PYTHON, run_cli, short_tempdir, wait_until
 
-STRANGER = "ptyd-stranger"
+STRANGER = f"ptyd-stranger-{os.getpid()}"
+"""Of this run only: another test run on the machine (whose fixture deletes its user at the
+end) must not delete ours while we use it."""
+pytestmark = pytest.mark.xdist_group("second-user")
+"""One worker runs this module (pytest-xdist): the module-scoped user must not be created
+and deleted by two workers at once."""
 SYSTEM_PYTHON = "/usr/bin/python3"  # our venv may not be readable by another user
 
 

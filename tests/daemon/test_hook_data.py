@@ -42,8 +42,12 @@ def test_a_hook_without_the_session_token_is_refused(client: Client) -> None:
     assert token_a not in shown and token_b not in shown  # never shown
 
 
+FIXED_UUID = "cdbaa8cd-a4a1-40d2-8968-41b8b4238316"
+"""A fixed id: test ids must be the same at every collection (pytest-xdist's workers compare)."""
+
+
 @pytest.mark.parametrize("session_id", ["--dangerously-skip-permissions", "-c", "",
-                                        "0" * 36, f"{uuid.uuid4()} ", f"{uuid.uuid4()}\n", 7])
+                                        "0" * 36, f"{FIXED_UUID} ", f"{FIXED_UUID}\n", 7])
 def test_an_agent_session_id_that_is_not_a_uuid_is_refused(client: Client,
                                                            session_id: object) -> None:
     client.spawn(agent("prompt"), name="a")

@@ -90,12 +90,13 @@ def test_real_claude_trust_dialog_held_prompt_and_failed_turn_through_the_cli(
         assert info["turn"] == 1 and info["state_text"] == "Not logged in · Please run /login"
         states = [(e["state"], e["state_reason"]) for e in c.events(0)["events"]
                   if e["type"] == "session.state"]
-        # Enter: the dialog goes, then idle, then the task. Whether `starting` shows between the
-        # dialog and idle depends on which the daemon sees first on a loaded machine: the dialog
-        # gone from the screen (back to `starting` until the CLI is ready) or the CLI's ready hook.
-        without_starting = [s for i, s in enumerate(states) if not (i == 1 and s == ("starting", None))]
-        assert without_starting == [("waiting", "trust"), ("idle", None), ("working", None),
-                                    ("error", "authentication_failed")], states
+        # Enter: idle, then the task. The screen may show the dialog gone (back to `starting`,
+        # the state before it) before the SessionStart hook says idle: on a loaded machine the
+        # hook's process is the slower of the two. Both orders are right.
+        if states[1:2] == [("starting", None)]:
+            del states[1]
+        assert states == [("waiting", "trust"), ("idle", None), ("working", None),
+                          ("error", "authentication_failed")]
         c.kill("real")
 
 
