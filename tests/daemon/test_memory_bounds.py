@@ -213,6 +213,10 @@ def test_a_daemon_with_too_many_connections_refuses_new_ones_and_serves_known_on
             others.append(sock)
         wait_until(lambda: all(s.getsockopt(zmq.EVENTS) & zmq.POLLOUT for s in others), 30,
                    0.05, "every connection to be made")
+        # Connected on our side is not yet counted on the daemon's: its socket monitor reports
+        # each connection on the daemon's own loop, later on a loaded machine. Ask it.
+        wait_until(lambda: client.request("stats")["peers"] > limits.MAX_PEERS, 30, 0.05,
+                   "the daemon to count every connection")
         late = others[-1]
         late.send_multipart(encode_request(1, "hello", {}))
         assert late.poll(20000)
