@@ -50,6 +50,7 @@ from .viewers import Viewer
 from .viewing import Viewing
 
 MESSAGES_PER_WAKEUP = 64
+"""Requests handled per wakeup of the control socket before others get the loop."""
 _EVENTS, _POLLIN, _NOBLOCK = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.NOBLOCK)
 """Plain ints: pyzmq's enum arithmetic costs microseconds on a path taken per keystroke."""
 
@@ -57,7 +58,7 @@ _EVENTS, _POLLIN, _NOBLOCK = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.NOBLOCK)
 def _readable(sock: zmq.Socket[bytes]) -> bool:
     """Whether a message waits on `sock` (cheaper to ask than a receive that fails)."""
     return bool(cast(int, sock.getsockopt(_EVENTS)) & _POLLIN)
-"""Requests handled per wakeup of the control socket before others get the loop."""
+
 
 class Daemon(SessionLifecycle, Viewing):
     def __init__(self, config: DaemonConfig, adopt: Path | None = None):
