@@ -22,7 +22,7 @@ _EVENTS = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED
 class PeerGate:
     """Live connections of one control socket, and the peers (routing ids) answered lately."""
 
-    def __init__(self, ctx: zmq.Context[Any], sock: zmq.Socket[bytes], name: str,
+    def __init__(self, ctx: zmq.Context[Any], sock: zmq.Socket[Any], name: str,
                  max_peers: int):
         self.max_peers = max_peers
         self.connections = 0

@@ -17,11 +17,12 @@ import zmq.asyncio
 import zmq.auth
 from zmq.auth.asyncio import AsyncioAuthenticator
 
-from ptyd.proto.limits import MAX_FRAME_BYTES
+from ptyd.proto.limits import MAX_FRAME_BYTES, MAX_PEERS
 
 from .configfile import loose_modes
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
+from .peers import PeerGate
 
 ZAP_DOMAIN = "ptyd"
 _authenticators: dict[int, AsyncioAuthenticator] = {}
@@ -46,8 +47,10 @@ def check(control: str | None, publish: str | None, secret_key: Any, authorized:
             "client keys")
 
 
-def bind(ctx: zmq.asyncio.Context, config: Any) -> Listener | None:
-    """Bind the remote pair if the configuration asks for it (None otherwise)."""
+def bind(ctx: zmq.asyncio.Context, config: Any, peer_gates: dict[str, PeerGate]
+         ) -> Listener | None:
+    """Bind the remote pair if the configuration asks for it (None otherwise); its control
+    socket's PeerGate goes into `peer_gates` as "remote"."""
     control_ep = getattr(config, "remote_control", None)
     publish_ep = getattr(config, "remote_publish", None)
     secret_file = getattr(config, "remote_secret_key", None)
@@ -69,6 +72,8 @@ def bind(ctx: zmq.asyncio.Context, config: Any) -> Listener | None:
         sock.curve_secretkey = secret
         sock.curve_publickey = public
         sock.zap_domain = ZAP_DOMAIN.encode()
+    # Counted from the first connection on (see daemon/peers.py): monitored before the bind.
+    peer_gates["remote"] = PeerGate(ctx, control, "remote", MAX_PEERS)
     control.bind(control_ep)
     publish.bind(publish_ep)
     log.info("remote access on %s and %s (CURVE; authorized keys in %s)", control_ep,

@@ -221,13 +221,16 @@ class Daemon(SessionLifecycle, Viewing):
         control = control_socket(self._ctx, MAX_FRAME_BYTES)
         if "control" in self.inherited:  # socket activation: adopt systemd's listening socket
             control.setsockopt(zmq.USE_FD, self.inherited["control"])
+        # The monitor is attached before the bind: a client that connects at once (an autostart
+        # waiter, a viewer back after an upgrade) is counted, and so is its leaving.
+        self.peer_gates = {"local": PeerGate(self._ctx, control, "local", MAX_PEERS)}
         control.bind(self.endpoints.control)
         publish = publish_socket(self._ctx, self.config.publish_hwm)
         if "publish" in self.inherited:
             publish.setsockopt(zmq.USE_FD, self.inherited["publish"])
         publish.bind(self.endpoints.publish)
         self._listeners = [Listener("local", control, publish)]
-        remote_pair = remote.bind(self._ctx, self.config)
+        remote_pair = remote.bind(self._ctx, self.config, self.peer_gates)
         if remote_pair is not None:
             self._listeners.append(remote_pair)
 
@@ -440,8 +443,7 @@ class Daemon(SessionLifecycle, Viewing):
         assert self._loop is not None
         assert listener.control_send is not None
         assert self._ctx is not None
-        gate = PeerGate(self._ctx, listener.control_send, listener.name, MAX_PEERS)
-        self.peer_gates[listener.name] = gate
+        gate = self.peer_gates[listener.name]  # made before its socket was bound (_bind)
         listener.fds.append(gate.fd())
         self._loop.add_reader(gate.fd(), gate.drain)
         for sock, drain in ((listener.control_send, self._drain_control),

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
+import zmq
 
-from ptyd.client import BadRequest, Client
+from ptyd.client import BadRequest, Client, PtydError
+from ptyd.proto.envelope import encode_request
 from ptyd.proto.ops import STATES
-from tests.conftest import DaemonProcess, agent, wait_for_output, wait_until
+from tests.conftest import (
+    DaemonProcess,
+    agent,
+    wait_for_output,
+    wait_until,
+)
 
 
 def test_stats_counts_sessions_by_status_and_state_and_the_memory_held(client: Client) -> None:
@@ -59,3 +66,46 @@ def test_ptyd_stats_prints_the_figures_and_json(daemon: DaemonProcess) -> None:
         shown.stdout
     figures = json.loads(daemon.cli("stats", "--json").stdout)
     assert figures["sessions"] == 1 and figures["states"]["exited"] == 1
+
+
+
+def test_clients_back_the_moment_an_upgraded_daemon_binds_are_counted(
+        daemon: DaemonProcess, client: Client) -> None:
+    """Clients connected across an upgrade (viewers, programs) reconnect the moment the
+    successor binds, while it is still adopting the sessions. The peer count (stats.peers,
+    and the max_peers cap built on it) must see them and their leaving: the socket monitor
+    was attached only after the adoption, so they were never counted, and their disconnects
+    later took the count below the truth."""
+    for i in range(20):  # adoption work between the successor's bind and its serving
+        client.spawn(["sleep", "1000"], name=f"s{i}")
+    base = client.request("stats")["peers"]  # the client's own connection(s)
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    try:
+        early = []
+        for i in range(50):
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.RECONNECT_IVL, 1)  # back at once when the successor binds
+            sock.connect(f"ipc://{daemon.dir}/ctl.sock")
+            sock.send_multipart(encode_request(i, "hello", {}))
+            assert sock.poll(20000)
+            sock.recv_multipart()
+            early.append(sock)
+        wait_until(lambda: client.request("stats")["peers"] == base + 50, 30, 0.05,
+                   "the 50 to be counted")
+        client.request("upgrade")
+
+        def upgraded() -> bool:
+            try:
+                return "daemon.upgraded" in [e["type"] for e in client.events(0)["events"]]
+            except PtydError:
+                return False  # a request caught by the re-exec: ask again
+        wait_until(upgraded, 60, 0.05, "the successor to serve")
+        wait_until(lambda: client.request("stats")["peers"] == base + 50, 30, 0.05,
+                   "the 50 early connections and the client's to be counted again")
+        for sock in early[1:]:
+            sock.close()
+        wait_until(lambda: client.request("stats")["peers"] == base + 1, 30, 0.05,
+                   "the count to follow the 49 that left")
+    finally:
+        ctx.destroy(linger=0)
