@@ -75,6 +75,10 @@ def test_lean_client_carries_long_frames_both_ways(daemon: DaemonProcess, client
     lines = "".join(f"line {i:04d} " + "x" * 60 + "\n" for i in range(300))
     with LeanClient(daemon.dir) as lean:
         assert lean.input("long", lines)["bytes"] == len(lines)
-        wait_until(lambda: lean.info("long")["end"] >= 2 * len(lines))  # tty echo + cat
-        data = bytes(lean.read("long", 0, max_bytes=1 << 20)["data"])
-    assert data.count(b"line 0299 ") == 2
+        # The tty's echo and cat's copy, each line ending in CR LF (ONLCR): wait for the last
+        # line twice (the byte count alone is reached before cat's copy is whole).
+        def both_copies() -> bytes | None:
+            data = bytes(lean.read("long", 0, max_bytes=1 << 20)["data"])
+            return data if data.count(b"line 0299 ") == 2 else None
+        data = wait_until(both_copies)
+    assert data.count(b"line 0000 ") == 2 and len(data) == 2 * (len(lines) + 300)
