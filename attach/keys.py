@@ -20,6 +20,8 @@ from ptyd.client.wire import Wire, ZmtpError, ZmtpStream, remote_error
 from ptyd.proto import envelope
 from ptyd.proto.errors import ProtocolError as WireError
 
+from .subscription import direct_path
+
 REPLIES_PER_TURN = 64
 
 
@@ -32,11 +34,10 @@ class Keys:
         self.on_error = on_error
         self.conn: ZmtpStream | None = None
         self._ids = itertools.count(1)
-        control = wire.endpoints.control
-        if direct and control.startswith("ipc://") and wire.curve is None:
+        path = direct_path(wire, wire.endpoints.control) if direct else None
+        if path is not None:
             try:
-                self.conn = ZmtpStream(control.removeprefix("ipc://"), wire.timeout,
-                                       b"DEALER", b"ROUTER")
+                self.conn = ZmtpStream(path, wire.timeout, b"DEALER", b"ROUTER")
             except (OSError, ZmtpError):
                 self.conn = None  # the Wire will do
 

@@ -33,6 +33,14 @@ HANDSHAKE_TIMEOUT_S = 2.0
 _NOBLOCK = int(zmq.NOBLOCK)
 
 
+def direct_path(wire: Wire, endpoint: str) -> str | None:
+    """The unix socket path attach may speak ZMTP to itself: a local daemon's ipc endpoint
+    without CURVE (a remote one needs pyzmq for the encryption); None otherwise."""
+    if endpoint.startswith("ipc://") and wire.curve is None:
+        return endpoint.removeprefix("ipc://")
+    return None
+
+
 class ZmqSubscription:
     """A pyzmq SUB socket (any transport, CURVE included)."""
 
@@ -64,7 +72,7 @@ class ZmqSubscription:
         self.sock.close(linger=0)
 
 
-class ZmtpStreamscription:
+class ZmtpSubscription:
     """A unix socket to the local daemon's XPUB, no I/O thread (see the module docstring)."""
 
     def __init__(self, path: str, topics: tuple[bytes, ...]):
@@ -118,7 +126,7 @@ class ZmtpStreamscription:
         self._full = False
 
 
-Subscription = ZmqSubscription | ZmtpStreamscription
+Subscription = ZmqSubscription | ZmtpSubscription
 
 
 def subscribe(wire: Wire, topics: tuple[bytes, ...]) -> Subscription:
@@ -128,8 +136,8 @@ def subscribe(wire: Wire, topics: tuple[bytes, ...]) -> Subscription:
     deadline = time.monotonic() + wire.timeout
     publish = wire.endpoints.publish
     sub: Subscription
-    if publish.startswith("ipc://") and wire.curve is None:
-        sub = ZmtpStreamscription(publish.removeprefix("ipc://"), topics)
+    if (path := direct_path(wire, publish)) is not None:
+        sub = ZmtpSubscription(path, topics)
         sub.connect(wire.timeout)
         assert sub.sub is not None
         sub.sub.subscribe(token)
@@ -158,7 +166,7 @@ def subscribe(wire: Wire, topics: tuple[bytes, ...]) -> Subscription:
 
 
 def _confirmed(sub: Subscription, token: bytes) -> bool:
-    if isinstance(sub, ZmtpStreamscription) and sub.sub is None:
+    if isinstance(sub, ZmtpSubscription) and sub.sub is None:
         raise Timeout("the daemon closed the connection before confirming the subscription")
     # One message at a time: what comes after the confirmation stays queued for the stream.
     return any(frames[0] == token for frames in sub.receive(1))
