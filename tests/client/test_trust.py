@@ -62,8 +62,11 @@ def trap(stranger: pwd.struct_passwd) -> Iterator[tuple[Path, Path]]:
     directory = base / f"ptyd-{os.getuid()}"
     mkdir = f"import os; os.mkdir({str(directory)!r}, 0o700)"
     subprocess.run(as_stranger(SYSTEM_PYTHON, "-c", mkdir), check=True)
-    proc = subprocess.Popen(as_stranger(SYSTEM_PYTHON, str(AGENTS / "socket_trap.py"),
-                                        str(directory)), start_new_session=True)
+    # The listener's source is handed over, not its path: the stranger may not be able to read
+    # our checkout (a clone in a 0700 directory, as `mktemp -d` makes).
+    trap = (AGENTS / "socket_trap.py").read_text()
+    proc = subprocess.Popen(as_stranger(SYSTEM_PYTHON, "-c", trap, str(directory)),
+                            start_new_session=True)
     try:
         wait_until(lambda: (base / "ready").exists() or proc.poll() is not None, 15,
                    message="the stranger's listener")
