@@ -13,12 +13,14 @@ for the agent's own worktree (its index and files), always taken agent-first.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import pygit2
 
@@ -30,6 +32,8 @@ from ptyd.proto.gitworkspace import (
 )
 
 StrPath = str | os.PathLike[str]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # A slug every consumer accepts: a directory name, a worktree name (libgit2 makes it a directory
 # under .git/worktrees/, so no '/'), and a piece of a ref name (no '..', no '.lock' suffix).
@@ -83,6 +87,10 @@ def find_common_dir(path: StrPath) -> Path:
     return gitdir.resolve()
 
 
+TORN_READ = "could not read"
+"""libgit2's words when a file it stat()ed was replaced before it read it (a short read)."""
+
+
 OPEN_ATTEMPTS = 5
 
 
@@ -96,7 +104,7 @@ def open_repo(path: StrPath) -> Iterator[pygit2.Repository]:
         except pygit2.GitError as exc:
             # libgit2 stats .git/config and then reads it: if another thread replaced the file
             # in between (the agent registry lives there), the read comes up short. Try again.
-            if "could not read" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+            if TORN_READ not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
                 raise NotARepository(f"cannot open a git repository at {path}: {exc}") from exc
     try:
         yield repo
@@ -128,6 +136,28 @@ def git_errors(action: str) -> Iterator[None]:
         if exc.errno is not None:
             raise
         raise translate_git_error(exc, action) from exc
+
+
+def rereads_torn_config(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a read-only `method` again when libgit2 read a config file torn by another thread.
+
+    libgit2 stats a config file, then reads it, at every config lookup (it refreshes when the
+    file changed); the agent registry lives in .git/config, and a writer replacing it between
+    the two makes the read come up short. Writers hold the repository lock; readers do not
+    (a listing must not wait for a push), so a reader that lost that race simply reads again.
+    """
+    @functools.wraps(method)
+    def reread(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                return method(*args, **kwargs)
+            except (pygit2.GitError, GitWorkspaceError) as exc:
+                cause = exc if isinstance(exc, pygit2.GitError) else exc.__cause__
+                if (not isinstance(cause, pygit2.GitError) or TORN_READ not in str(cause)
+                        or attempt == OPEN_ATTEMPTS - 1):
+                    raise
+        raise AssertionError("unreachable")
+    return reread
 
 
 class RepoLocks:

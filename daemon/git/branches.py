@@ -54,6 +54,7 @@ from ._git import (
     locks_for,
     make_signature,
     open_repo,
+    rereads_torn_config,
     translate_git_error,
 )
 from ._git_diff import diff_commits
@@ -338,6 +339,7 @@ class BranchManager:
 
     # ---- state ----------------------------------------------------------------------------
 
+    @rereads_torn_config
     def get_branch_info(self, agent_id: str) -> BranchInfo:
         """The agent's branch state (ahead/behind integration, dirty, merged, pushed)."""
         # The agent lock makes this a consistent reading: no commit or cleanup of this agent
@@ -346,6 +348,7 @@ class BranchManager:
         with self._locks.agent(agent_id), open_repo(self.common_dir) as repo, git_errors(action):
             return self._info(repo, self._record(repo, agent_id))
 
+    @rereads_torn_config
     def list_branches(self) -> list[BranchInfo]:
         """Every agent's branch, sorted by agent id."""
         infos = []
