@@ -674,10 +674,15 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
         print(f"ptyd: daemon {before['pid']} (version {before['version']}) is handing "
               f"{result['sessions']} session(s) to the installed version", flush=True)
         # Return once the successor serves, so the next command is not refused (shutting_down).
-        if wait_upgraded(c, int(before["last_seq"]), local=not args.connect,
-                         reconnect=lambda: _client(args)) is None:
+        event = wait_upgraded(c, int(before["last_seq"]), local=not args.connect,
+                              reconnect=lambda: _client(args))
+        if event is None:
             print(f"ptyd: the upgraded daemon did not take over within {UPGRADE_WAIT_S:g}s; "
                   "see its daemon.log", file=sys.stderr)
+            return 1
+        if event["type"] == "daemon.upgrade_failed":
+            print(f"ptyd: upgrade failed: {event.get('reason')}; daemon {before['pid']} goes on "
+                  f"with version {before['version']}", file=sys.stderr)
             return 1
     with _client(args) as c:  # (over TCP the first connection ended with the old daemon)
         after = c.hello()

@@ -61,8 +61,9 @@ def _alive(pid: int) -> bool:
 
 def wait_upgraded(c: LeanClient, since: int, local: bool,
                   reconnect: Callable[[], LeanClient]) -> dict[str, Any] | None:
-    """The successor's `daemon.upgraded` event (it serves from then on), or None if it did not
-    come within UPGRADE_WAIT_S (the exec failed and the old daemon went on, say).
+    """The successor's `daemon.upgraded` event (it serves from then on), the daemon's
+    `daemon.upgrade_failed` (the exec failed: the old daemon goes on), or None if neither came
+    within UPGRADE_WAIT_S.
 
     `since`: the last event number before the upgrade request. Neither the pid (the daemon
     re-executes in place) nor `boot` and `started` (carried across) tell the successor from
@@ -80,7 +81,7 @@ def wait_upgraded(c: LeanClient, since: int, local: bool,
                 if client is None:
                     client = reconnect()
                 for event in client.events(since)["events"]:
-                    if event.get("type") == "daemon.upgraded":
+                    if event.get("type") in ("daemon.upgraded", "daemon.upgrade_failed"):
                         return dict(event)
                     since = max(since, int(event.get("seq", since)))
             except TransportError as e:

@@ -11,6 +11,11 @@ reaches max_bytes, or when a new session of the same name starts, it is rotated:
 NAME.cast -> NAME.cast.1 -> ... and `keep` files are kept, the current one included. Each
 asciicast file is complete on its own (header, then events timed from its own start).
 
+An upgrade hands each open recording to the successor, file descriptor and all (`handover()`,
+`adopt()`): the file goes on where it was, its times still counted from its start (the
+monotonic clock is the machine's, not the process's), a character split across the exec
+included.
+
 asciicast "o" (and "i") events must be text: bytes are decoded as UTF-8 incrementally (a
 character split across two reads is not broken) and invalid bytes become U+FFFD, as asciinema
 itself records, since strict players refuse lone surrogates. The log format keeps raw bytes.
@@ -28,8 +33,9 @@ import signal
 import termios
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from ptyd.proto.locations import recording_suffix
 
@@ -102,6 +108,36 @@ class Recorder:
         recorder = cls(plan, name, cols, rows, argv, env)
         recorder._start_file(time.monotonic())
         return recorder
+
+    def handover(self) -> dict[str, Any]:
+        """Everything written out, and what the successor needs to go on in the same file
+        (the fd is made inheritable: the caller is about to exec)."""
+        self.flush()
+        os.set_inheritable(self._fd, True)
+        return {"plan": {**asdict(self.plan), "dir": str(self.plan.dir)}, "fd": self._fd,
+                "cols": self.cols, "rows": self.rows, "command": self._command,
+                "env": self._env, "file_bytes": self._file_bytes,
+                "header_bytes": self._header_bytes, "file_start_mono": self._file_start_mono,
+                "pending": {kind: d.getstate()[0] for kind, d in self._decoders.items()}}
+
+    @classmethod
+    def adopt(cls, name: str, state: dict[str, Any]) -> Recorder:
+        """The predecessor's recorder of session `name`, going on in its file."""
+        plan = Plan(**{**state["plan"], "dir": Path(state["plan"]["dir"])})
+        recorder = cls(plan, name, state["cols"], state["rows"], [], {})
+        recorder._command, recorder._env = state["command"], dict(state["env"])
+        recorder._fd = state["fd"]
+        os.set_inheritable(recorder._fd, False)
+        recorder._file_bytes, recorder._header_bytes = state["file_bytes"], state["header_bytes"]
+        recorder._file_start_mono = state["file_start_mono"]
+        for kind, pending in state["pending"].items():
+            recorder._decoders[kind].setstate((bytes(pending), 0))
+        return recorder
+
+    def stay(self) -> None:
+        """The exec failed: this process keeps the file."""
+        if self._fd >= 0:
+            os.set_inheritable(self._fd, False)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -302,6 +338,27 @@ class Recordings:
         recorder = self._recorders.pop(session, None)
         if recorder is not None:
             recorder.close(exit_status)
+
+    def handover(self, session: Session) -> dict[str, Any] | None:
+        """The session's recording for the successor (see Recorder.handover), or None."""
+        recorder = self._recorders.get(session)
+        if recorder is None or recorder.closed or recorder._fd < 0:
+            return None
+        return recorder.handover()
+
+    def adopt(self, session: Session, state: dict[str, Any]) -> None:
+        """Go on with the recording the predecessor handed over for `session`."""
+        try:
+            self._recorders[session] = Recorder.adopt(session.name, state)
+        except (KeyError, TypeError, ValueError, OSError) as e:
+            log.error("session=%s recording not carried over: %s", session.name, e)
+            with contextlib.suppress(OSError, KeyError, TypeError):
+                os.close(state["fd"])
+
+    def stay(self) -> None:
+        """An upgrade's exec failed: every recording stays with this process."""
+        for recorder in self._recorders.values():
+            recorder.stay()
 
     def close_all(self) -> None:
         """Shutdown: whatever still runs gets its recording written out and closed."""

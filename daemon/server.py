@@ -319,6 +319,9 @@ class Daemon(SessionLifecycle, Viewing):
             upgrade.exec_successor(self, python)
         except OSError as e:  # exec failed: we are still here, so go on serving
             log.error("upgrade: exec failed, going on as before: %s", e)
+            self.recordings.stay()
+            with contextlib.suppress(OSError):
+                (self.config.runtime_dir / handover.STATE_FILE).unlink()
             self.stopping = False
             self._bind()
             for listener in self._listeners:
@@ -331,6 +334,8 @@ class Daemon(SessionLifecycle, Viewing):
                     self._loop.add_reader(session.master_fd, self._on_readable, session)
                 if session.stderr_fd >= 0:
                     self._loop.add_reader(session.stderr_fd, self._on_stderr, session)
+            # Whoever waits for the successor (`ptyd upgrade`) learns at once that none comes.
+            self.emit("daemon.upgrade_failed", reason=f"exec {python}: {e.strerror or e}")
 
     def reload(self) -> None:
         """SIGHUP: the configuration files again, and the authorized client keys."""

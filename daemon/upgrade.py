@@ -52,6 +52,9 @@ def snapshot(d: Daemon) -> dict[str, Any]:
     for s in d.sessions.values():
         timeout_at = s.timeout_at - now + time.time() if s.timeout_at is not None else None
         entry = handover.session_state(s, timeout_at)
+        recording = d.recordings.handover(s)
+        if recording is not None:  # the file goes on in the successor, fd and all
+            entry["recording"] = recording
         if s.kill_timer is not None:  # within its grace: the successor SIGKILLs on time
             entry["containment"]["kill_at"] = s.kill_timer.when() - now + time.time()
         sessions.append(entry)
@@ -65,13 +68,13 @@ def snapshot(d: Daemon) -> dict[str, Any]:
 
 def exec_successor(d: Daemon, python: str) -> None:
     """Write the snapshot, keep what must survive open across exec, and exec. No return."""
-    d.recordings.close_all()  # flush what is buffered; the successor starts new parts
     state = snapshot(d)
     path = d.config.runtime_dir / handover.STATE_FILE
     handover.write(path, state)
     keep = [d.lock.fd, *d.inherited.values()]
     for s in d.sessions.values():
         keep += [fd for fd in (s.master_fd, s.stderr_fd) if fd >= 0]
+    keep += [entry["recording"]["fd"] for entry in state["sessions"] if "recording" in entry]
     for fd in keep:
         os.set_inheritable(fd, True)
     d.close_sockets()
@@ -101,6 +104,8 @@ def adopt(d: Daemon, state: dict[str, Any]) -> int:
     for entry in state["sessions"]:
         session = handover.restore_session(entry)
         d.adopt_session(session)
+        if entry.get("recording") is not None:
+            d.recordings.adopt(session, entry["recording"])
         if entry["timeout_at"] is not None and session.running:
             d.schedule_timeout(session, max(0.0, entry["timeout_at"] - now_wall))
         kill_at = (entry.get("containment") or {}).get("kill_at")

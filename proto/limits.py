@@ -7,7 +7,7 @@ this implementation and the bounds every validating decoder checks.
 PROTOCOL_VERSION = 1
 """Major version carried in the envelope's first frame; bumped only for breaking changes."""
 
-PROTOCOL_MINOR = 2
+PROTOCOL_MINOR = 3
 """Additive revision: grows whenever an op, a parameter, an event or a feature is added."""
 
 MAX_REQUEST_BYTES = 1 << 20

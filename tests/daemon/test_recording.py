@@ -299,3 +299,44 @@ def test_input_typed_with_echo_off_is_recorded_when_configured(rundir: Path,
     finally:
         assert stop_daemon(daemon) == 0
     assert typed(recordings / "login.cast") == "alice\rs3cret\rafter\r"
+
+
+def test_a_recording_goes_on_in_its_file_across_an_upgrade(recording_daemon: DaemonProcess,
+                                                           recordings: Path) -> None:
+    """`ptyd upgrade` hands the open recording to the successor: the same file goes on (no
+    new part, no second header), and it still holds exactly the session's output."""
+    with recording_daemon.client() as c:
+        spawn(c, "plain", agent("prompt"), record="log")
+        spawn(c, "cast", agent("prompt"), record="asciicast")
+        for name in ("plain", "cast"):
+            wait_for_output(c, name, "ready> ")
+            c.input(name, "before\r")
+            wait_for_output(c, name, "echo: before")
+        seq = c.events(0)["last"]
+        c.request("upgrade")
+    wait_until(lambda: upgraded(recording_daemon, seq), 20, message="the successor to adopt")
+    with recording_daemon.client() as c:
+        for name in ("plain", "cast"):
+            c.input(name, "after\r")
+            wait_for_output(c, name, "echo: after")
+            c.input(name, "exit 0\r")
+            c.wait(name, 10)
+        expected = {name: scrollback(c, name) for name in ("plain", "cast")}
+    log_path, cast_path = recordings / "plain.log", recordings / "cast.cast"
+    wait_until(lambda: log_path.read_bytes() == expected["plain"],
+               message="the whole output in the log")
+    wait_until(lambda: parse_cast(cast_path)[1][-1][1] == "m", message="the cast closed")
+    header, events = parse_cast(cast_path)
+    assert header["version"] == 2
+    assert played(events) == expected["cast"].decode().encode()
+    times = [at for at, _, _ in events]
+    assert times == sorted(times), "times count on from the file's start"
+    assert sorted(p.name for p in recordings.iterdir()) == ["cast.cast", "plain.log"]
+
+
+def upgraded(daemon: DaemonProcess, before_seq: int) -> bool:
+    try:
+        with daemon.client(timeout=1) as c:
+            return any(e["type"] == "daemon.upgraded" for e in c.events(before_seq)["events"])
+    except Exception:
+        return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,27 @@ def test_a_kill_in_its_grace_completes_across_an_upgrade(client: Client,
     with daemon.client() as c:
         info = c.wait("deaf", 30)
         assert info["exited"] and info["exit_signal"] == signal.SIGKILL
+
+
+def test_a_failed_exec_is_published_and_the_daemon_goes_on(daemon: DaemonProcess,
+                                                            tmp_path: Path) -> None:
+    """The interpreter passes the check, then is gone when the daemon re-executes: the daemon
+    says so at once (`daemon.upgrade_failed`), `ptyd upgrade` exits 1 with the reason instead
+    of waiting a minute for a successor, and the sessions and the service go on."""
+    vanishing = tmp_path / "python"
+    vanishing.write_text(f'#!/bin/sh\nrm -f -- "$0"\nexec {sys.executable} "$@"\n')
+    vanishing.chmod(vanishing.stat().st_mode | stat.S_IXUSR)
+    with daemon.client() as c:
+        c.spawn(agent("prompt"), name="s")
+        wait_for_output(c, "s", "ready> ")
+        seq = c.events(0)["last"]
+    result = daemon.cli("upgrade", "--python", str(vanishing))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "upgrade failed" in result.stderr and "No such file" in result.stderr
+    with daemon.client() as c:
+        types = [e["type"] for e in c.events(seq)["events"]]
+        assert "daemon.upgrade_failed" in types and "daemon.upgraded" not in types
+        c.input("s", "still\r")
+        wait_for_output(c, "s", "echo: still")
+        c.spawn(["true"], name="new-work")  # not refused with shutting_down
+    assert not (daemon.dir / "handover.msgpack").exists()
