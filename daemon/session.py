@@ -116,6 +116,10 @@ class Session:
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
     resumed_from: float | None = None
     """Unix time the session was first started, if this is a persistent one relaunched."""
+    spawn_params: dict[str, Any] | None = field(default=None, repr=False)
+    """The `spawn` request's parameters, as decoded: what `resume` starts again after a pause."""
+    paused: bool = False
+    """`pause` ended it and put its checkout away; `resume` brings it back."""
     foreign: bool = False
     """Adopted after a crash: not our child, so its exit is seen through a pidfd only."""
     timeout_at: float | None = None

@@ -47,6 +47,7 @@ CARRIED: tuple[Carried, ...] = (
     *_in("git", repo="repo", branch="branch", integration="integration",
          sandbox_dir="sandbox_dir", dirty="dirty", dirty_at="dirty_at"),
     *_in("worktree", setup_status="setup_status"),  # a setup's outcome is read at the exit
+    *_in("pause", spawn_params="request", paused="paused"),  # `resume` after an upgrade too
 )
 
 ENCODED: frozenset[str] = frozenset({

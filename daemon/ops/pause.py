@@ -35,7 +35,7 @@ async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} works on no "
                             "branch: only an agent spawned with 'repo' can be paused",
                             {"session": session.name, "param": "session"})
-    if pausing.is_paused(session):
+    if session.paused:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} is paused "
                             "already (resume it)", {"session": session.name, "param": "session"})
     if session.running:
@@ -60,7 +60,7 @@ async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
     # as uncommitted_changes rather than lost.
     await service.run(service.sandbox_cleanup, ops.SandboxCleanup(
         sandbox_dir=session.sandbox_dir, repo=session.repo, agent=session.name))
-    pausing.mark_paused(session)
+    session.paused = True
     log.info("session=%s paused branch=%s commit=%s", session.name, session.branch, commit)
     return {"session": session.name, "branch": session.branch, "commit": commit,
             "paused": True}
@@ -68,10 +68,10 @@ async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
 
 async def resume(d: Context, msg: ops.Resume, peer: bytes) -> dict[str, Any]:
     session = d.get(msg.session)
-    if not pausing.is_paused(session):
+    if not session.paused:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} is not paused "
                             "(pause it first)", {"session": session.name, "param": "session"})
-    params = pausing.spawn_params(session)
+    params = None if session.spawn_params is None else dict(session.spawn_params)
     if params is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"the command of session {session.name!r} "
                             "is not known; spawn it again with its repo and task (the branch "

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ptyd.proto import decoding, limits, ops
 from ptyd.proto.errors import ErrorCode, ProtocolError
 
-from .. import agentkinds, pausing, worktreesetup
+from .. import agentkinds, worktreesetup
 from ..logs import log
 from ..notify import NotifyRule, parse_rules
 from ..recording import plan as recording_plan
@@ -174,7 +174,7 @@ def start(d: Context, msg: ops.Spawn, params: dict[str, Any] | None,
         session.repo, session.branch = msg.repo, checkout.branch
         session.integration = msg.integration or ops.DEFAULT_INTEGRATION
         session.sandbox_dir = str(checkout.sandbox.parent)
-    pausing.remember_spawn(session, params or ops.spawn_params(msg, name))
+    session.spawn_params = dict(params or ops.spawn_params(msg, name))
     d.recordings.start(session, recording)
     d.add_session(session)
     if msg.timeout is not None:

@@ -105,3 +105,33 @@ def test_pause_and_resume_verbs(client: Client, daemon: DaemonProcess, project: 
     assert resumed.returncode == 0 and resumed.stdout.strip() == "v"
     assert client.info("v")["status"] == "running"
     client.kill("v")
+
+
+def test_a_paused_agent_resumes_after_an_upgrade(client: Client, daemon: DaemonProcess,
+                                                 project: Path) -> None:
+    """Paused on Friday, daemon upgraded over the weekend, resumed on Monday: the pause and the
+    request to start the agent again are the session's, carried by the handover."""
+    info = client.request("spawn", {"argv": ["sleep", "600"], "name": "w", "repo": str(project),
+                                    "task": "t4", "env": {"MARK": "kept"}})
+    (Path(info["cwd"]) / "w.txt").write_text("work\n")
+    client.pause("w")
+    seq = client.events(0)["last"]
+    client.request("upgrade")
+    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    with daemon.client() as c:
+        with pytest.raises(BadRequest, match="paused already"):
+            c.pause("w")
+        resumed = c.resume("w")
+        assert resumed["status"] == "running" and resumed["argv"] == ["sleep", "600"]
+        environ = Path(f"/proc/{resumed['pid']}/environ").read_bytes().split(b"\0")
+        assert b"MARK=kept" in environ
+        assert (Path(resumed["cwd"]) / "w.txt").read_text() == "work\n"
+        c.kill("w")
+
+
+def upgraded(daemon: DaemonProcess, before_seq: int) -> bool:
+    try:
+        with daemon.client(timeout=1) as c:
+            return any(e["type"] == "daemon.upgraded" for e in c.events(before_seq)["events"])
+    except Exception:
+        return False
