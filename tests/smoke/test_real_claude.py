@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ptyd.client import Client
-from tests.conftest import DaemonProcess, wait_for_output
+from tests.conftest import DaemonProcess, wait_for_output, wait_until
 
 CLAUDE = os.environ.get("PTYD_REAL_CLAUDE") or shutil.which("claude")
 pytestmark = pytest.mark.skipif(not CLAUDE, reason="the real claude CLI is not installed "
@@ -45,6 +45,10 @@ def test_real_claude_states_from_hooks_and_resume_id(client: Client, tmp_path: P
                                      "since_seq": sent["seq"], "timeout": 30}, timeout=40)
     assert (failed["state"], failed["state_reason"]) == ("error", "authentication_failed")
     wait_for_output(client, "real", "Please run /login")
+    # The CLI prints `claude --resume ID` at exit only once the conversation is on disk, which
+    # it writes after drawing the failure (on a loaded machine, after two quick Ctrl-C too).
+    wait_until(lambda: any(home.glob(f".claude/projects/*/{info['agent_session_id']}.jsonl")),
+               30, message="the conversation's transcript under HOME/.claude/projects")
     client.resize("real", 100, 30)  # repaints at the new size
     client.input("real", b"\x03")
     client.input("real", b"\x03")
