@@ -79,7 +79,6 @@ from .config import (
     RemoteConfig,
 )
 from .git.setup import WorktreeSetup, parse_configured
-from .git.setup import configure as configure_worktrees
 from .logs import log
 from .notify import NotifyRule, parse_rules
 
@@ -716,7 +715,6 @@ def reload_config(daemon: Daemon) -> None:
     changed = [name for name in LIVE_FIELDS if getattr(current, name) != getattr(new, name)]
     for name in changed:
         setattr(current, name, getattr(new, name))
-    configure_worktrees(current.worktrees)
     if "log_level" in changed:
         logging.getLogger("ptyd").setLevel(current.log_level.upper())
     log.info("config reloaded: %s", " ".join(

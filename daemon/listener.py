@@ -5,9 +5,13 @@ remote pair is a second pair of sockets and not more endpoints on the local ones
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import zmq
 import zmq.asyncio
+
+if TYPE_CHECKING:
+    from zmq.auth.asyncio import AsyncioAuthenticator
 
 from ptyd.proto.limits import CONTROL_SNDHWM
 
@@ -21,6 +25,8 @@ class Listener:
     publish_send: zmq.Socket[bytes] | None = None
     fds: list[int] = field(default_factory=list)
     """ZeroMQ's notification fds of both sockets, watched by the event loop."""
+    authenticator: AsyncioAuthenticator | None = None
+    """The remote pair's ZAP authenticator (CURVE client keys), which lives as long as it."""
 
     def __post_init__(self) -> None:
         # Plain (non-asyncio) views of the same sockets for non-blocking sends: a send never

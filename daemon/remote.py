@@ -25,7 +25,6 @@ from .logs import log
 from .peers import PeerGate
 
 ZAP_DOMAIN = "ptyd"
-_authenticators: dict[int, AsyncioAuthenticator] = {}
 
 
 class RemoteConfigError(Exception):
@@ -64,7 +63,6 @@ def bind(ctx: zmq.asyncio.Context, config: Any, peer_gates: dict[str, PeerGate]
     auth = AsyncioAuthenticator(ctx)
     auth.start()
     auth.configure_curve(domain=ZAP_DOMAIN, location=str(authorized))
-    _authenticators[id(ctx)] = auth
     control = control_socket(ctx, MAX_FRAME_BYTES)
     publish = publish_socket(ctx, getattr(config, "publish_hwm", 1000))
     for sock in (control, publish):
@@ -78,14 +76,15 @@ def bind(ctx: zmq.asyncio.Context, config: Any, peer_gates: dict[str, PeerGate]
     publish.bind(publish_ep)
     log.info("remote access on %s and %s (CURVE; authorized keys in %s)", control_ep,
              publish_ep, authorized)
-    return Listener("remote", control, publish)
+    return Listener("remote", control, publish, authenticator=auth)
 
 
-def reload_keys(ctx: zmq.asyncio.Context, authorized: Any) -> None:
+def reload_keys(listeners: list[Listener], authorized: Any) -> None:
     """Re-read the authorized keys directory (on SIGHUP), unless it became changeable by
     others since (StrictModes): then the keys already loaded stay, and the log says why."""
-    auth = _authenticators.get(id(ctx))
-    if auth is not None and authorized:
+    for auth in (listener.authenticator for listener in listeners):
+        if auth is None or not authorized:
+            continue
         try:
             problem = loose_modes(Path(authorized))
         except OSError as e:
@@ -96,7 +95,9 @@ def reload_keys(ctx: zmq.asyncio.Context, authorized: Any) -> None:
         auth.configure_curve(domain=ZAP_DOMAIN, location=str(authorized))
 
 
-def stop(ctx: zmq.asyncio.Context | None) -> None:
-    auth = _authenticators.pop(id(ctx), None) if ctx is not None else None
-    if auth is not None:
-        auth.stop()
+def stop(listeners: list[Listener]) -> None:
+    """Stop the authenticators (before the context is destroyed)."""
+    for listener in listeners:
+        if listener.authenticator is not None:
+            listener.authenticator.stop()
+            listener.authenticator = None

@@ -35,7 +35,6 @@ from .config import DaemonConfig
 from .configfile import reload_config
 from .containment import Containment
 from .eventlog import EventLog
-from .git import setup as worktree_setup
 from .lifecycle import SessionLifecycle, exit_fields
 from .listener import Listener, control_socket, publish_socket
 from .logs import log
@@ -97,7 +96,6 @@ class Daemon(SessionLifecycle, Viewing):
         self.ending: set[Session] = set()
         """Sessions whose processes are within their grace (removed ones included)."""
         self.notifier = Notifier(DaemonHost(self))
-        worktree_setup.configure(config.worktrees)
         self.preparing: set[str] = set()
         """Names reserved by spawns whose branch and checkout are being made (ops/spawn.py)."""
         self.dirty_checks: dict[Session, asyncio.Future[None]] = {}
@@ -340,8 +338,7 @@ class Daemon(SessionLifecycle, Viewing):
     def reload(self) -> None:
         """SIGHUP: the configuration files again, and the authorized client keys."""
         reload_config(self)
-        if self._ctx is not None:
-            remote.reload_keys(self._ctx, getattr(self.config, "remote_authorized_keys", None))
+        remote.reload_keys(self._listeners, getattr(self.config, "remote_authorized_keys", None))
 
     def scrollback_committed(self) -> int:
         """Scrollback capacity promised to sessions that still hold theirs."""
@@ -359,7 +356,7 @@ class Daemon(SessionLifecycle, Viewing):
                     self._loop.remove_reader(fd)
             listener.fds.clear()
             listener.silence()
-        remote.stop(self._ctx)
+        remote.stop(self._listeners)
         if self._ctx is not None:
             self._ctx.destroy(linger=20)  # let replies already queued (the upgrade's) leave
             self._ctx = None

@@ -20,6 +20,7 @@ Other processes are kept off by git's own .lock files (RepositoryLocked when we 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pygit2
@@ -62,6 +63,7 @@ from ._git_merge import merge_into
 from ._git_registry import AgentRecord
 from ._git_remote import UserCredentials, resolve_url
 from ._git_worktree import injected_paths
+from .setup import WorktreeSetup
 from .workspace import WorkspaceManager
 
 __all__ = ["BranchManager", "Credentials"]
@@ -109,6 +111,7 @@ class BranchManager:
         signature: pygit2.Signature | None = None,
         author_name: str | None = None,
         author_email: str | None = None,
+        setups: Mapping[str, WorktreeSetup] | None = None,
     ) -> None:
         self.repo_dir = Path(repo_dir)
         self.common_dir = find_common_dir(repo_dir)
@@ -126,7 +129,7 @@ class BranchManager:
                     f"{self.common_dir} is a bare repository: pass "
                     "workspace=WorkspaceManager(<dir for checkouts>, repo=...)"
                 )
-            workspace = WorkspaceManager(Path(workdir) / "sandbox", repo=workdir)
+            workspace = WorkspaceManager(Path(workdir) / "sandbox", repo=workdir, setups=setups)
         elif workspace.common_dir != self.common_dir:
             raise GitWorkspaceError(
                 f"{workspace!r} manages {workspace.common_dir or 'plain directories'}, not "

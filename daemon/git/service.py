@@ -21,9 +21,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -86,6 +86,8 @@ class AgentBranch:
     integration: str = ops.DEFAULT_INTEGRATION
     sandbox_dir: str | None = None
     """Where the agents' checkouts live; None: `<repository>/sandbox`."""
+    setups: Mapping[str, WorktreeSetup] = field(default_factory=dict)
+    """The daemon configuration's worktree setups (for a checkout made new)."""
 
 
 @dataclass(frozen=True)
@@ -102,14 +104,15 @@ class Checkout:
 
 def _manager(where: AgentBranch, author: ops.Author | None = None) -> BranchManager:
     workspace = None if where.sandbox_dir is None else \
-        WorkspaceManager(where.sandbox_dir, repo=where.repo)
+        WorkspaceManager(where.sandbox_dir, repo=where.repo, setups=where.setups)
     return BranchManager(where.repo, where.integration, workspace=workspace,
                          author_name=author.name if author else None,
-                         author_email=author.email if author else None)
+                         author_email=author.email if author else None, setups=where.setups)
 
 
-def _sandboxes(where: ops.Sandboxes) -> WorkspaceManager:
-    return WorkspaceManager(where.sandbox_dir, repo=where.repo)
+def _sandboxes(where: ops.Sandboxes, setups: Mapping[str, WorktreeSetup] | None = None
+               ) -> WorkspaceManager:
+    return WorkspaceManager(where.sandbox_dir, repo=where.repo, setups=setups)
 
 
 # ---- git.* -----------------------------------------------------------------------------------
@@ -133,9 +136,9 @@ def describe(msg: ops.GitRepo) -> dict[str, Any]:
     }
 
 
-def create(msg: ops.GitCreate) -> dict[str, Any]:
-    branches = _manager(AgentBranch(msg.repo, msg.agent, msg.integration, msg.sandbox_dir),
-                        msg.author)
+def create(msg: ops.GitCreate, setups: Mapping[str, WorktreeSetup]) -> dict[str, Any]:
+    branches = _manager(AgentBranch(msg.repo, msg.agent, msg.integration, msg.sandbox_dir,
+                                    setups), msg.author)
     name = branches.create_agent_branch(msg.agent, msg.task)
     return {"branch": name, "agent": msg.agent, "task": msg.task,
             "sandbox": str((branches.workspace.base_dir / msg.agent).absolute())}
@@ -176,8 +179,10 @@ def delete(where: AgentBranch, force: bool) -> dict[str, Any]:
 # ---- sandbox.* -------------------------------------------------------------------------------
 
 
-def sandbox_create(msg: ops.SandboxCreate) -> dict[str, Any]:
-    return {"path": str(_sandboxes(msg.where).create_sandbox(msg.agent, branch=msg.branch))}
+def sandbox_create(msg: ops.SandboxCreate, setups: Mapping[str, WorktreeSetup]
+                   ) -> dict[str, Any]:
+    return {"path": str(_sandboxes(msg.where, setups).create_sandbox(msg.agent,
+                                                                       branch=msg.branch))}
 
 
 def sandbox_get(msg: ops.SandboxGet) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import json
 import os
 import shutil
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -81,17 +82,6 @@ def parse(table: object, source: str) -> WorktreeSetup:
     return WorktreeSetup(lists["copy"], lists["symlink"], lists["setup"], float(timeout), source)
 
 
-_configured: dict[str, WorktreeSetup] = {}
-"""[worktree."<repository>"] tables of the daemon's configuration file, by resolved path: the
-user's own file, so trusted as it is; they take the place of that repository's .ptyd.toml."""
-
-
-def configure(worktrees: dict[str, WorktreeSetup]) -> None:
-    """The daemon's configuration (at start and on reload)."""
-    global _configured
-    _configured = dict(worktrees)
-
-
 def parse_configured(value: object) -> dict[str, WorktreeSetup]:
     """The configuration file's `[worktree."<repository path>"]` tables; ValueError says which
     is wrong."""
@@ -125,13 +115,14 @@ def trusted(root: Path, file_digest: str) -> bool:
     return isinstance(repos, dict) and repos.get(str(root)) == file_digest
 
 
-def load(main_root: Path) -> WorktreeSetup | None:
-    """The repository's worktree setup: from the configuration file, else its .ptyd.toml, else
+def load(main_root: Path, configured: Mapping[str, WorktreeSetup]) -> WorktreeSetup | None:
+    """The repository's worktree setup: from the configuration file's tables (`configured`,
+    by resolved path: the user's own file, so trusted as it is), else its .ptyd.toml, else
     None; UntrustedSetup if the user has not allowed that file (or it changed since), BadSetup
     if it is not valid."""
     root = main_root.resolve()
-    if str(root) in _configured:
-        return _configured[str(root)]
+    if str(root) in configured:
+        return configured[str(root)]
     path = root / SETUP_FILE
     try:
         data = path.read_bytes()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pygit2
@@ -66,8 +67,12 @@ class WorkspaceManager:
     Paths are returned as `base_dir / agent_id`, relative if `base_dir` is (as in the seed).
     """
 
-    def __init__(self, base_dir: StrPath, repo: StrPath | None = None) -> None:
+    def __init__(self, base_dir: StrPath, repo: StrPath | None = None, *,
+                 setups: Mapping[str, worktree_setup.WorktreeSetup] | None = None) -> None:
+        """`setups`: the daemon configuration's worktree setups by repository path, which
+        take the place of a repository's own .ptyd.toml."""
         self.base_dir = Path(base_dir)
+        self.setups = dict(setups or {})
         self.repo_dir = None if repo is None else Path(repo)
         # Raises NotARepository now rather than at the first sandbox.
         self.common_dir = None if repo is None else find_common_dir(repo)
@@ -117,7 +122,7 @@ class WorkspaceManager:
                 if self._existing_sandbox(repo, agent_id, branch, path):
                     return path
                 main_root = None if repo.is_bare or not repo.workdir else Path(repo.workdir)
-                plan = worktree_setup.load(main_root) if main_root else None  # refuse first
+                plan = worktree_setup.load(main_root, self.setups) if main_root else None  # refuse first
                 path.parent.mkdir(parents=True, exist_ok=True)
                 exclude_from_main(repo, common, path.parent)
                 private_config = enable_worktree_config(repo)

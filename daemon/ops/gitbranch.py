@@ -60,7 +60,7 @@ def repo(d: Context, msg: ops.GitRepo, peer: bytes) -> Reply:
 
 
 def create(d: Context, msg: ops.GitCreate, peer: bytes) -> Reply:
-    return service.run(service.create, msg)
+    return service.run(service.create, msg, d.config.worktrees)
 
 
 async def _commit(d: Context, where: AgentBranch, msg: ops.GitCommit) -> dict[str, Any]:

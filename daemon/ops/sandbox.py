@@ -19,7 +19,7 @@ Reply = Awaitable[dict[str, Any]]
 
 
 def create(d: Context, msg: ops.SandboxCreate, peer: bytes) -> Reply:
-    return service.run(service.sandbox_create, msg)
+    return service.run(service.sandbox_create, msg, d.config.worktrees)
 
 
 def get(d: Context, msg: ops.SandboxGet, peer: bytes) -> Reply:

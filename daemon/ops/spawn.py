@@ -44,14 +44,14 @@ def spawn_session(d: Context, params: dict[str, Any], resumed_from: float) -> di
     if msg.repo is not None:
         # At daemon start, before any client is served: the agent's checkout is there
         # already (check_out reuses it), so this is quick enough to do on the loop.
-        checkout = service.check_out(_agent_branch(msg, params["name"]), msg.task or "")
+        checkout = service.check_out(_agent_branch(d, msg, params["name"]), msg.task or "")
     return start(d, msg, params, resumed_from, checkout)
 
 
-def _agent_branch(msg: ops.Spawn, name: str) -> service.AgentBranch:
+def _agent_branch(d: Context, msg: ops.Spawn, name: str) -> service.AgentBranch:
     assert msg.repo is not None
     return service.AgentBranch(msg.repo, name, msg.integration or ops.DEFAULT_INTEGRATION,
-                               msg.sandbox_dir)
+                               msg.sandbox_dir, d.config.worktrees)
 
 
 def _free_name(d: Context) -> str:
@@ -66,7 +66,7 @@ async def start_on_branch(d: Context, msg: ops.Spawn) -> dict[str, Any]:
     name = msg.name or _free_name(d)
     admit(d, msg, name)  # refuse now what would be refused after the git work
     d.preparing.add(name)
-    where = _agent_branch(msg, name)
+    where = _agent_branch(d, msg, name)
     try:
         checkout = await service.run(service.check_out, where, msg.task or "")
     finally:

@@ -123,3 +123,40 @@ def test_no_per_daemon_state_at_module_level_in_handlers() -> None:
                 if name in mutable:
                     found.append(f"{path.name}:{node.lineno}")
     assert found == []
+
+
+PROCESS_WIDE = {"git/_git.py:_LOCKS"}
+"""Meant for the whole process: one lock per repository, which two daemons in one process working
+on the same repository must share as much as two threads of one daemon."""
+
+
+def test_no_mutable_state_at_module_level_anywhere_in_the_daemon() -> None:
+    """The same rule for every module of the daemon: its state lives on the daemon (or on a
+    session, which an upgrade carries), never in a module variable that a second daemon in the
+    process would share and that an exec silently drops. Constants (UPPER_CASE names holding
+    literals) are tables, not state; a `global` statement is state whatever it holds."""
+    mutable = {"dict", "set", "list", "WeakKeyDictionary", "WeakValueDictionary", "WeakSet",
+               "defaultdict", "OrderedDict", "deque", "Counter"}
+    found = []
+    for path in sorted(DAEMON.rglob("*.py")):
+        rel = path.relative_to(DAEMON).as_posix()
+        tree = ast.parse(path.read_text())
+        found += [f"{rel}:{n.lineno}: global" for n in ast.walk(tree) if isinstance(n, ast.Global)]
+        for node in tree.body:
+            if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if any(n.startswith("__") or f"{rel}:{n}" in PROCESS_WIDE for n in names):
+                continue
+            value = node.value
+            constant = all(n.lstrip("_").isupper() for n in names)
+            if isinstance(value, (ast.Dict, ast.Set, ast.List)) and not constant:
+                found.append(f"{rel}:{node.lineno}: {names}")
+            elif isinstance(value, ast.Call):
+                func = value.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in mutable and (not constant or name.startswith("Weak")
+                                        or name in ("defaultdict", "deque", "Counter")):
+                    found.append(f"{rel}:{node.lineno}: {names} = {name}()")
+    assert found == [], "module-level state in the daemon:\n" + "\n".join(found)
