@@ -101,6 +101,18 @@ class DaemonProcess:
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return run_cli("--dir", str(self.dir), *args, input=input, timeout=timeout, env=env)
 
+    def wait_upgraded(self, since_seq: int) -> None:
+        """Until the successor of an upgrade asked for after event `since_seq` serves (its
+        `daemon.upgraded`); the old daemon answers `events` until it re-executes."""
+        def upgraded() -> bool:
+            try:
+                with self.client(timeout=1) as c:
+                    return any(e["type"] == "daemon.upgraded"
+                               for e in c.events(since_seq)["events"])
+            except Exception:
+                return False
+        wait_until(upgraded, 20, message="the successor to adopt")
+
 
 def run_cli(*args: str, input: bytes | None = None, timeout: float = 30,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -229,11 +229,7 @@ def test_viewer_carries_on_across_a_daemon_upgrade(client: Client, daemon: Daemo
     seq = client.events(0)["last"]
     client.request("upgrade")
 
-    def upgraded() -> bool:
-        with daemon.client() as c:
-            return any(e["type"] == "daemon.upgraded" for e in c.events(seq)["events"])
-
-    wait_until(upgraded, 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     tmux.text(pane, "typed after the upgrade")
     tmux.keys(pane, "Enter")
     tmux.wait_for(pane, "echo: typed after the upgrade")

@@ -58,11 +58,7 @@ def test_lean_client_carries_on_across_an_upgrade(daemon: DaemonProcess, client:
         seq = client.events(0)["last"]
         lean.request("upgrade")
 
-        def upgraded() -> bool:
-            with daemon.client() as c:
-                return any(e["type"] == "daemon.upgraded" for e in c.events(seq)["events"])
-
-        wait_until(upgraded, 20, message="the successor to adopt")
+        daemon.wait_upgraded(seq)
         assert lean.hello()["pid"] == before  # re-executed in place: the same process
         lean.input("u", "after\r")  # the old connection is gone: a new one, sent once
         assert [s["name"] for s in lean.list()] == ["u"]

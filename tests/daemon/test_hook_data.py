@@ -10,8 +10,7 @@ import uuid
 import pytest
 
 from ptyd.client import BadRequest, Client
-from tests.conftest import DaemonProcess, agent, wait_until
-from tests.daemon.test_upgrade import upgraded
+from tests.conftest import DaemonProcess, agent
 
 
 def token_of(client: Client, name: str) -> str:
@@ -70,7 +69,7 @@ def test_the_token_and_the_agent_state_survive_an_upgrade(daemon: DaemonProcess,
     assert (before["state"], before["state_reason"], before["turn"]) == ("error", "rate_limit", 1)
     seq = client.events(0)["last"]
     assert client.request("upgrade")["upgrading"] is True
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as again:
         after = again.info("a")
         assert {k: after[k] for k in ("state", "state_reason", "state_text", "turn",

@@ -117,7 +117,7 @@ def test_a_paused_agent_resumes_after_an_upgrade(client: Client, daemon: DaemonP
     client.pause("w")
     seq = client.events(0)["last"]
     client.request("upgrade")
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as c:
         with pytest.raises(BadRequest, match="paused already"):
             c.pause("w")
@@ -128,10 +128,3 @@ def test_a_paused_agent_resumes_after_an_upgrade(client: Client, daemon: DaemonP
         assert (Path(resumed["cwd"]) / "w.txt").read_text() == "work\n"
         c.kill("w")
 
-
-def upgraded(daemon: DaemonProcess, before_seq: int) -> bool:
-    try:
-        with daemon.client(timeout=1) as c:
-            return any(e["type"] == "daemon.upgraded" for e in c.events(before_seq)["events"])
-    except Exception:
-        return False

@@ -314,7 +314,7 @@ def test_a_recording_goes_on_in_its_file_across_an_upgrade(recording_daemon: Dae
             wait_for_output(c, name, "echo: before")
         seq = c.events(0)["last"]
         c.request("upgrade")
-    wait_until(lambda: upgraded(recording_daemon, seq), 20, message="the successor to adopt")
+    recording_daemon.wait_upgraded(seq)
     with recording_daemon.client() as c:
         for name in ("plain", "cast"):
             c.input(name, "after\r")
@@ -333,10 +333,3 @@ def test_a_recording_goes_on_in_its_file_across_an_upgrade(recording_daemon: Dae
     assert times == sorted(times), "times count on from the file's start"
     assert sorted(p.name for p in recordings.iterdir()) == ["cast.cast", "plain.log"]
 
-
-def upgraded(daemon: DaemonProcess, before_seq: int) -> bool:
-    try:
-        with daemon.client(timeout=1) as c:
-            return any(e["type"] == "daemon.upgraded" for e in c.events(before_seq)["events"])
-    except Exception:
-        return False

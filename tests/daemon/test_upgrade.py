@@ -16,14 +16,6 @@ from tests.agents.printer import payload
 from tests.conftest import DaemonProcess, agent, screen_text, wait_for_output, wait_until
 
 
-def upgraded(daemon: DaemonProcess, before_seq: int) -> bool:
-    try:
-        with daemon.client(timeout=1) as c:
-            return any(e["type"] == "daemon.upgraded" for e in c.events(before_seq)["events"])
-    except Exception:
-        return False
-
-
 def process_start_time(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
 
@@ -41,7 +33,7 @@ def test_upgrade_keeps_pid_sessions_offsets_and_agents(client: Client,
     info_before = client.info("a")
     seq = client.events(0)["last"]
     assert client.request("upgrade")["upgrading"] is True
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as c:
         assert c.hello()["pid"] == pid == daemon.proc.pid
         info = c.info("a")
@@ -80,7 +72,7 @@ def test_sigusr2_upgrades(client: Client, daemon: DaemonProcess) -> None:
     client.spawn(["sleep", "60"], name="s")
     seq = client.events(0)["last"]
     os.kill(daemon.proc.pid, signal.SIGUSR2)
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as c:
         assert c.info("s")["status"] == "running"
 
@@ -89,7 +81,7 @@ def test_timeout_survives_upgrade(client: Client, daemon: DaemonProcess) -> None
     client.request("spawn", {"argv": ["sleep", "60"], "name": "t", "timeout": 2.0})
     seq = client.events(0)["last"]
     client.request("upgrade")
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as c:
         info = c.wait("t", 15)
         assert info["exited"] and info["stop_reason"] == "timeout"
@@ -103,7 +95,7 @@ def test_containment_survives_upgrade(client: Client, daemon: DaemonProcess) -> 
     before = wait_until(lambda: (i := client.info("t"))["processes"] == 3 and i)
     seq = client.events(0)["last"]
     client.request("upgrade")
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as c:
         after = wait_until(lambda: (i := c.info("t"))["processes"] == 3 and i)
         assert after["containment"] == before["containment"]
@@ -129,7 +121,7 @@ def test_clients_and_streams_carry_on_across_an_upgrade(client: Client,
         t.start()
         seq = client.events(0)["last"]
         client.request("upgrade")
-        wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+        daemon.wait_upgraded(seq)
         for item in stream:  # the stream was opened on the predecessor
             received += item.data
             if received.endswith(b"done\r\n"):
@@ -153,7 +145,7 @@ def test_a_kill_in_its_grace_completes_across_an_upgrade(client: Client,
     client.kill("deaf", grace=3)
     seq = client.events(0)["last"]
     client.request("upgrade")
-    wait_until(lambda: upgraded(daemon, seq), 20, message="the successor to adopt")
+    daemon.wait_upgraded(seq)
     with daemon.client() as c:
         info = c.wait("deaf", 30)
         assert info["exited"] and info["exit_signal"] == signal.SIGKILL
