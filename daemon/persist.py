@@ -27,6 +27,7 @@ import msgpack
 
 from . import handover
 from .logs import log
+from .recording import Plan
 from .safefiles import read_private, write_atomic
 
 if TYPE_CHECKING:
@@ -84,6 +85,9 @@ def save(d: Daemon) -> None:
             ring["data"] = ring["data"][cut:]
         entry["stderr_ring"] = None
         entry["viewers"] = []
+        plan = d.recordings.plan_of(s)
+        if plan is not None:  # after a crash the recording goes on in a new part
+            entry["recording_plan"] = plan.to_wire()
         sessions.append(entry)
     state = {"format": handover.FORMAT, "saved": time.time(), "boot": d.events.boot,
              "next_seq": d.events.next_seq, "sessions": sessions}
@@ -118,8 +122,9 @@ def _close_unadoptable(stored: dict[str, int], why: str) -> None:
         os.close(fd)
 
 
-def adopt_after_crash(d: Daemon, fds: dict[str, int]) -> list[Session]:
-    """Sessions of a crashed predecessor whose PTY came back from the fd store."""
+def adopt_after_crash(d: Daemon, fds: dict[str, int]) -> list[tuple[Session, Plan | None]]:
+    """Sessions of a crashed predecessor whose PTY came back from the fd store, each with
+    what it recorded (its recording goes on in a new part: the old file's end is unknown)."""
     stored = {name[len(FD_PREFIX):]: fd for name, fd in fds.items()
               if name.startswith(FD_PREFIX)}
     if not stored:
@@ -142,7 +147,8 @@ def adopt_after_crash(d: Daemon, fds: dict[str, int]) -> list[Session]:
         session.epoch = secrets.randbits(63)  # the offsets of the old epoch no longer hold
         session.stderr_mode, session.stderr_ring = "pty", None
         session.scrollback.append(LOSS_MARKER.format(when=when).encode())
-        adopted.append(session)
+        plan = entry.get("recording_plan")
+        adopted.append((session, None if plan is None else Plan.from_wire(plan)))
     # A PTY whose session the state file does not know (spawned after the last save).
     _close_unadoptable(stored, "the state file, saved " + when + ", does not know it")
     return adopted

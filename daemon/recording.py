@@ -60,6 +60,14 @@ class Plan:
     keep: int
     hidden_input: bool = False
 
+    def to_wire(self) -> dict[str, Any]:
+        """As plain values, for the handover and the crash state file."""
+        return {**asdict(self), "dir": str(self.dir)}
+
+    @classmethod
+    def from_wire(cls, value: dict[str, Any]) -> Plan:
+        return cls(**{**value, "dir": Path(value["dir"])})
+
 
 def plan(record: str | None, record_input: bool | None, defaults: RecordingConfig
          ) -> Plan | None:
@@ -114,7 +122,7 @@ class Recorder:
         (the fd is made inheritable: the caller is about to exec)."""
         self.flush()
         os.set_inheritable(self._fd, True)
-        return {"plan": {**asdict(self.plan), "dir": str(self.plan.dir)}, "fd": self._fd,
+        return {"plan": self.plan.to_wire(), "fd": self._fd,
                 "cols": self.cols, "rows": self.rows, "command": self._command,
                 "env": self._env, "file_bytes": self._file_bytes,
                 "header_bytes": self._header_bytes, "file_start_mono": self._file_start_mono,
@@ -123,8 +131,7 @@ class Recorder:
     @classmethod
     def adopt(cls, name: str, state: dict[str, Any]) -> Recorder:
         """The predecessor's recorder of session `name`, going on in its file."""
-        plan = Plan(**{**state["plan"], "dir": Path(state["plan"]["dir"])})
-        recorder = cls(plan, name, state["cols"], state["rows"], [], {})
+        recorder = cls(Plan.from_wire(state["plan"]), name, state["cols"], state["rows"], [], {})
         recorder._command, recorder._env = state["command"], dict(state["env"])
         recorder._fd = state["fd"]
         os.set_inheritable(recorder._fd, False)
@@ -338,6 +345,11 @@ class Recordings:
         recorder = self._recorders.pop(session, None)
         if recorder is not None:
             recorder.close(exit_status)
+
+    def plan_of(self, session: Session) -> Plan | None:
+        """What the session records, while its recording is open."""
+        recorder = self._recorders.get(session)
+        return None if recorder is None or recorder.closed else recorder.plan
 
     def handover(self, session: Session) -> dict[str, Any] | None:
         """The session's recording for the successor (see Recorder.handover), or None."""

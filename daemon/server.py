@@ -143,8 +143,9 @@ class Daemon(SessionLifecycle, Viewing):
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR2, self._on_sigusr2)
         self.resume_registry.load()
-        for session in persist.adopt_after_crash(self, self._stored_ptys):
+        for session, recording in persist.adopt_after_crash(self, self._stored_ptys):
             self.adopt_session(session)
+            self.recordings.start(session, recording)
             self._watch_foreign(session)
             log.info("session=%s adopted after a crash (pid %d)", session.name, session.pid)
         self._stored_ptys = {}

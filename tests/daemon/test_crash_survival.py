@@ -65,20 +65,22 @@ LAUNCHER = textwrap.dedent("""
         os.dup2(fd, 3 + i)
     os.environ.update(LISTEN_PID=str(os.getpid()), LISTEN_FDS=str(len(fds)),
                       LISTEN_FDNAMES=":".join(names))
-    os.execv(sys.executable, [sys.executable, "-m", "ptyd", "--dir", sys.argv[3], "serve"])
+    os.execv(sys.executable, [sys.executable, "-m", "ptyd", "--dir", sys.argv[3], "serve",
+                              *sys.argv[4:]])
 """)
 
 
-def start(rundir: Path, store: FdStore, fds: dict[str, int] | None = None) -> subprocess.Popen[bytes]:
+def start(rundir: Path, store: FdStore, fds: dict[str, int] | None = None,
+          *serve_args: str) -> subprocess.Popen[bytes]:
     rundir.mkdir(mode=0o700, exist_ok=True)
     env = {**os.environ, "NOTIFY_SOCKET": str(store.path)}
     log = open(rundir.parent / "daemon.log", "ab")  # noqa: SIM115
     if not fds:
-        argv = [PYTHON, "-m", "ptyd", "--dir", str(rundir), "serve"]
+        argv = [PYTHON, "-m", "ptyd", "--dir", str(rundir), "serve", *serve_args]
         return subprocess.Popen(argv, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     names, numbers = list(fds), [str(fd) for fd in fds.values()]
     return subprocess.Popen([PYTHON, "-c", LAUNCHER, ":".join(names), ",".join(numbers),
-                             str(rundir)], env=env, stdout=log, stderr=log,
+                             str(rundir), *serve_args], env=env, stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL, pass_fds=list(fds.values()))
 
 
@@ -178,6 +180,51 @@ def test_an_unreadable_state_file_is_logged_per_session_not_silent(rundir: Path)
         log = (rundir.parent / "daemon.log").read_text()
         assert re.search(r"session=lost cannot be adopted after the crash \(cannot read "
                          r".*state\.msgpack", log), log
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                with Client(rundir, timeout=5) as c:
+                    c.shutdown(grace=1)
+                proc.wait(15)
+        store.close()
+
+
+def test_a_recording_goes_on_in_a_new_part_after_a_crash(rundir: Path, tmp_path: Path) -> None:
+    """What was recorded before the crash stays in its file (rotated to .1); what the agent
+    prints after the adoption is recorded again, in a fresh file, instead of nowhere."""
+    recordings = tmp_path / "recordings"
+    store = FdStore(rundir.parent / "notify")
+    args = ("--recording-dir", str(recordings))
+    first = start(rundir, store, None, *args)
+    second = None
+    try:
+        wait_until(lambda: answering(rundir), 15)
+        with Client(rundir) as c:
+            c.request("spawn", {"argv": agent("prompt"), "name": "r", "record": "log"})
+            wait_for_output(c, "r", "ready> ")
+            c.input("r", "before the crash\r")
+            wait_for_output(c, "r", "echo: before the crash")
+        log_path = recordings / "r.log"
+
+        def saved_and_flushed() -> bool:
+            store.drain()
+            state = persist.load(rundir)
+            return ("pty-r" in store.fds and state is not None
+                    and any(b"echo: before the crash" in s["scrollback"]["data"]
+                            for s in state["sessions"])
+                    and log_path.exists() and b"echo: before the crash" in log_path.read_bytes())
+
+        wait_until(saved_and_flushed, 10, message="fd stored, state saved, recording flushed")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        second = start(rundir, store, dict(store.fds), *args)
+        wait_until(lambda: answering(rundir), 15)
+        with Client(rundir) as c:
+            c.input("r", "after the crash\r")
+            wait_for_output(c, "r", "echo: after the crash")
+        wait_until(lambda: log_path.exists() and b"echo: after the crash" in log_path.read_bytes(),
+                   message="the output after the adoption in the recording")
+        assert b"echo: before the crash" in (recordings / "r.log.1").read_bytes()
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
