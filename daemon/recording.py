@@ -117,10 +117,13 @@ class Recorder:
         recorder._start_file(time.monotonic())
         return recorder
 
-    def handover(self) -> dict[str, Any]:
+    def handover(self) -> dict[str, Any] | None:
         """Everything written out, and what the successor needs to go on in the same file
-        (the fd is made inheritable: the caller is about to exec)."""
+        (the fd is made inheritable: the caller is about to exec); None if the recording
+        ended (that last write failed: a full disk)."""
         self.flush()
+        if self.closed or self._fd < 0:
+            return None
         os.set_inheritable(self._fd, True)
         return {"plan": self.plan.to_wire(), "fd": self._fd,
                 "cols": self.cols, "rows": self.rows, "command": self._command,

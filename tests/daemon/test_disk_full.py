@@ -154,3 +154,27 @@ def test_daemon_log_is_rotated_at_its_cap(rundir: Path) -> None:
         assert log.stat().st_size < LOG_MAX_BYTES and log.stat().st_mode & 0o777 == 0o600
     finally:
         run_cli("--dir", str(rundir), "shutdown", "-q")
+
+
+def test_an_upgrade_with_a_recording_on_a_full_disk(rundir: Path, small_disk: Path) -> None:
+    """The upgrade writes out what each recording still buffers; on a full disk that write
+    fails, the recording ends (as it would at the next flush), and the upgrade goes on."""
+    recordings = small_disk / "recordings"
+    daemon = start_daemon(rundir, "--recording-dir", str(recordings), "--record", "log")
+    try:
+        with daemon.client() as c:
+            c.request("spawn", {"argv": agent("prompt"), "name": "r"})
+            wait_for_output(c, "r", "ready> ")
+            wait_until(lambda: (recordings / "r.log").exists())
+            fill(small_disk)
+            c.input("r", "x" * 3000 + "\r")  # buffered by the recorder: its flush will fail
+            wait_for_output(c, "r", "echo: xxx")
+            seq = c.events(0)["last"]
+            c.request("upgrade")
+        daemon.wait_upgraded(seq)
+        with daemon.client() as c:
+            c.input("r", "after\r")
+            wait_for_output(c, "r", "echo: after")
+    finally:
+        assert stop_daemon(daemon) == 0
+    assert "Traceback" not in daemon.log(), daemon.log()
