@@ -204,6 +204,7 @@ class Session:
             "processes": len(self.holds(self)) if self.holds is not None else 0,
             "containment": "cgroup" if self.cgroup is not None else "tracked",
             "keep_processes": self.keep_processes,
+            "paused": self.paused,
         }
 
     # -- the terminal ------------------------------------------------------------------------

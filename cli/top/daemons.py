@@ -163,7 +163,8 @@ class DaemonView:
                 state_since=event.time, state_seq=event.seq)
             if body.get("state") in TURN_OVER:
                 self.refresh_git(name)
-        elif event.type in ("session.exited", "session.resized") and isinstance(name, str):
+        elif event.type in ("session.exited", "session.resized", "session.paused") and \
+                isinstance(name, str):
             await self._refresh(name)
         elif event.type in ("viewer.attached", "viewer.detached") and name in self.rows:
             self.rows[str(name)].info["viewers"] = body.get("viewers", 0)

@@ -59,8 +59,10 @@ def state_text(info: dict[str, Any]) -> str:
 def status_text(info: dict[str, Any]) -> str:
     if info.get("status") != "exited":
         return str(info.get("status") or "?")
-    if info.get("stop_reason") == "paused":
+    if info.get("paused"):
         return "paused"
+    if info.get("stop_reason") == "paused":  # stopped; its work not committed yet
+        return "pausing"
     if info.get("exit_signal") is not None:
         return f"exit sig{info['exit_signal']}"
     code = info.get("exit_code")

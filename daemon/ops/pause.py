@@ -62,6 +62,9 @@ async def pause(d: Context, msg: ops.Pause, peer: bytes) -> dict[str, Any]:
         sandbox_dir=session.sandbox_dir, repo=session.repo, agent=session.name))
     session.paused = True
     log.info("session=%s paused branch=%s commit=%s", session.name, session.branch, commit)
+    # Its exit was published before the commit: a monitor learns here that the pause is done.
+    d.emit("session.paused", session=session.name, epoch=session.epoch, branch=session.branch,
+           commit=commit)
     return {"session": session.name, "branch": session.branch, "commit": commit,
             "paused": True}
 

@@ -36,10 +36,18 @@ def test_pause_and_resume_keep_every_byte(client: Client, project: Path) -> None
         (sandbox / path).write_bytes(data)
     (sandbox / "old.txt").unlink()
 
+    seq = client.events(0)["last"]
+    assert client.info("ag")["paused"] is False
     paused = client.pause("ag")
     assert paused["paused"] is True and paused["commit"]
     after = client.info("ag")
     assert after["status"] == "exited" and after["stop_reason"] == "paused"
+    assert after["paused"] is True
+    events = [e for e in client.events(seq)["events"] if e["type"] == "session.paused"]
+    assert [(e["session"], e["branch"], e["commit"]) for e in events] == [
+        ("ag", info["branch"], paused["commit"])]
+    exited = [e["seq"] for e in client.events(seq)["events"] if e["type"] == "session.exited"]
+    assert exited and exited[0] < events[0]["seq"], "the pause is done after the exit"
     assert not sandbox.exists()  # the checkout is gone, the branch stays
     branch = info["branch"]
     assert git(project, "log", "-1", "--format=%s", branch).startswith("WIP")

@@ -27,6 +27,9 @@ def test_cells_say_state_reason_age_changes_and_diff() -> None:
                                            "dirty ↑2", "+12 -3, 4 files", "0"]
     exited = Row("d", info("b", "exited", status="exited", exit_code=None, exit_signal=9))
     assert cells(exited, now=100.0)[1] == "exit sig9"
+    stopping = info("c", "exited", status="exited", exit_code=0, stop_reason="paused")
+    assert cells(Row("d", stopping), now=100.0)[1] == "pausing", "not committed yet"
+    assert cells(Row("d", {**stopping, "paused": True}), now=100.0)[1] == "paused"
     assert ago(3 * 86400) == "3d"
 
 
