@@ -357,9 +357,7 @@ class Recordings:
     def handover(self, session: Session) -> dict[str, Any] | None:
         """The session's recording for the successor (see Recorder.handover), or None."""
         recorder = self._recorders.get(session)
-        if recorder is None or recorder.closed or recorder._fd < 0:
-            return None
-        return recorder.handover()
+        return None if recorder is None else recorder.handover()
 
     def adopt(self, session: Session, state: dict[str, Any]) -> None:
         """Go on with the recording the predecessor handed over for `session`."""

@@ -122,7 +122,8 @@ class WorkspaceManager:
                 if self._existing_sandbox(repo, agent_id, branch, path):
                     return path
                 main_root = None if repo.is_bare or not repo.workdir else Path(repo.workdir)
-                plan = worktree_setup.load(main_root, self.setups) if main_root else None  # refuse first
+                # Refused first (an untrusted .ptyd.toml), before anything is made.
+                plan = worktree_setup.load(main_root, self.setups) if main_root else None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 exclude_from_main(repo, common, path.parent)
                 private_config = enable_worktree_config(repo)
