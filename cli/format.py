@@ -9,7 +9,8 @@ from typing import Any
 
 from ptyd.proto.exitstatus import shell_code
 
-STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown"}
+STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown",
+                "paused": "pausing"}  # (its work not committed yet; then `paused`)
 
 
 def exit_text(info: dict[str, Any]) -> str:
@@ -18,6 +19,8 @@ def exit_text(info: dict[str, Any]) -> str:
             first = time.strftime("%m-%d %H:%M", time.localtime(info["resumed_from"]))
             return f"running (resumed, first started {first})"
         return "running"
+    if info.get("paused"):
+        return "paused"
     # Why the daemon stopped it says more than the raw status (still in exit_code/exit_signal).
     stopped = STOP_REASONS.get(info.get("stop_reason") or "")
     if stopped is not None:

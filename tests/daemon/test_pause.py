@@ -109,6 +109,8 @@ def test_pause_and_resume_verbs(client: Client, daemon: DaemonProcess, project: 
     assert git(project, "log", "-1", "--format=%s", "agent/v-t3") == "WIP: half way"
     again = daemon.cli("pause", "v")
     assert again.returncode == 1 and "paused already" in again.stderr
+    row = [line for line in daemon.cli("ls").stdout.splitlines() if line.startswith("v ")]
+    assert len(row) == 1 and row[0].split()[1] == "paused", row
     resumed = daemon.cli("resume", "v")
     assert resumed.returncode == 0 and resumed.stdout.strip() == "v"
     assert client.info("v")["status"] == "running"
