@@ -16,6 +16,8 @@ from typing import Any
 
 import msgpack
 
+from .logs import log
+from .notify import parse_rules
 from .safefiles import read_private, write_atomic
 from .scrollback import Scrollback
 from .session import ExitStatus, Session
@@ -100,6 +102,12 @@ def restore_session(d: dict[str, Any]) -> Session:
         # The peer identity is new after reconnecting; viewers speak for themselves by id.
         s.viewers[v["id"]] = Viewer(v["id"], s.name, b"", v["read_only"], v["cols"], v["rows"],
                                     attached=v["attached"])
+    rules = (s.spawn_params or {}).get("notify")
+    if rules:  # the spawn's own notify rules, checked when it was made
+        try:
+            s.notify = parse_rules(list(rules))
+        except ValueError as e:
+            log.error("session=%s notify rules not carried over: %s", s.name, e)
     for fd in (s.master_fd, s.stderr_fd):
         if fd >= 0:
             os.set_inheritable(fd, False)

@@ -66,5 +66,5 @@ TRANSIENT: frozenset[str] = frozenset({
     "pending_input", "pending_input_bytes",  # input not yet written: lost, as on a crash
     "foreign",  # set by whoever adopts after a crash
     "holds",  # the daemon's callback, set when the session is added
-    "notify",  # the spawn's own notify rules: not carried (docs/protocol.md §7.2)
+    "notify",  # the spawn's own notify rules: parsed again from the carried spawn_params
 })

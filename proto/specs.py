@@ -196,8 +196,8 @@ SPAWN = (
           notes="notification rules of this session only, each as a `[[notify]]` table of the "
                 "configuration file ([§7.22](#722-notifications)), on top of the configured "
                 "ones; a bad rule is `bad_request` (`param` `notify`, the message names the "
-                "rule's index and key), checked before anything starts. Not carried across an "
-                "`upgrade` or a crash adoption"),
+                "rule's index and key), checked before anything starts. Kept across an "
+                "`upgrade` and a crash adoption (minor 3; before, they were dropped)"),
 )
 
 SPECS: tuple[OpSpec, ...] = (

@@ -251,3 +251,22 @@ delay = 0
         c.spawn(["true"], name="after-reload")
         wait_until(lambda: notes(out), 20, message="the note")
     assert [n["argv"] for n in notes(out)] == [["after-reload"]]
+
+
+def test_a_sessions_own_notify_rule_outlives_an_upgrade(daemon: DaemonProcess,
+                                                        tmp_path: Path) -> None:
+    """Left running with `--notify exited=...`, upgraded meanwhile: the page still comes."""
+    out = tmp_path / "notes.jsonl"
+    command = " ".join(shlex.quote(a) for a in json.loads(recorder(out, "{session} {exit_code}")))
+    made = daemon.cli("new", "-d", "-s", "job", "--notify", f"exited={command}", "--",
+                      "sh", "-c", "read line; exit 5")
+    assert made.returncode == 0, made.stderr
+    with daemon.client() as c:
+        seq = c.events(0)["last"]
+        c.request("upgrade")
+    daemon.wait_upgraded(seq)
+    with daemon.client() as c:
+        c.input("job", "go\r")
+        assert c.wait("job", 10)["exit_code"] == 5
+    wait_until(lambda: notes(out), 20, message="the note of job, from the successor")
+    assert [n["argv"] for n in notes(out)] == [["job 5"]]
