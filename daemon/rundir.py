@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import stat
+import time
 from pathlib import Path
 
 from ptyd.proto.paths import CONTROL_SOCKET, LOCK_FILE, PUBLISH_SOCKET
@@ -42,6 +43,10 @@ def ensure_private_dir(path: Path) -> None:
         raise RuntimeDirError(problem)
 
 
+PROBE_WAIT_S = 2.0
+"""How long a lock held by no daemon (nobody's pid in it: a client's probe) may delay a start."""
+
+
 class DaemonLock:
     """An exclusive flock on <dir>/daemon.lock, holding the owner's pid for messages."""
 
@@ -54,15 +59,24 @@ class DaemonLock:
             fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
         except UnsafeFile as e:
             raise RuntimeDirError(str(e)) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            os.close(fd)
-            raise RuntimeDirError(
-                f"another ptyd daemon (pid {owner}) is already running on {self.path.parent}; "
-                "stop it with 'ptyd shutdown', or use another directory with --dir"
-            ) from None
+        deadline = time.monotonic() + PROBE_WAIT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                owner = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                # No pid written: a client asking "is a daemon running?" holds a shared lock
+                # for an instant (client/_daemon_dir.py), or a daemon is starting; wait a little.
+                if not owner and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    continue
+                os.close(fd)
+                raise RuntimeDirError(
+                    f"another ptyd daemon (pid {owner or '?'}) is already running on "
+                    f"{self.path.parent}; stop it with 'ptyd shutdown', or use another directory "
+                    "with --dir"
+                ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.fd = fd

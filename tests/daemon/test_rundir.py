@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import stat
@@ -109,3 +110,40 @@ def test_env_var_selects_the_directory(rundir: Path) -> None:
                 os.environ["PTYD_DIR"] = old
     finally:
         assert stop_daemon(d) == 0
+
+
+def test_a_client_probing_the_lock_does_not_stop_a_daemon_from_starting(rundir: Path) -> None:
+    """"Is a daemon running here?" is a shared flock a client holds for an instant: a daemon
+    starting in that instant waits for it instead of exiting "already running (pid ?)" (as
+    it did once under load, its own fixture's readiness probe in the way)."""
+    rundir.mkdir(mode=0o700, exist_ok=True)
+    lock = os.open(rundir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_SH)  # the probe, held until the daemon has tried
+    log = open(rundir.parent / "probe.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([PYTHON, "-m", "ptyd", "--dir", str(rundir), "serve"],
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        def trying() -> bool:  # the daemon has the lock file open: it is taking the lock
+            if proc.poll() is not None:
+                return True
+            return any(os.path.realpath(f"/proc/{proc.pid}/fd/{fd}").endswith("daemon.lock")
+                       for fd in os.listdir(f"/proc/{proc.pid}/fd"))
+
+        wait_until(trying, message="the daemon to take the lock")
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+
+        def serving() -> bool:
+            assert proc.poll() is None, (rundir.parent / "probe.log").read_text()
+            try:
+                with Client(rundir, timeout=1) as c:
+                    return c.hello()["pid"] == proc.pid
+            except Exception:
+                return False
+
+        wait_until(serving, message="the daemon to serve")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        log.close()
