@@ -68,9 +68,16 @@ class Tmux:
         return int(out[1]) if out and out[0] == "1" else None
 
     def wait_for(self, target: str, text: str, timeout: float = 10) -> list[str]:
-        return wait_until(lambda: (lines := self.screen(target)) and
-                          any(text in line for line in lines) and lines, timeout,
-                          message=f"{text!r} on the tmux screen")
+        seen: list[str] = []
+
+        def shown() -> list[str] | None:
+            seen[:] = self.screen(target)
+            return seen if any(text in line for line in seen) else None
+
+        try:
+            return wait_until(shown, timeout, message=f"{text!r} on the tmux screen")
+        except pytest.fail.Exception as e:  # say what the screen showed instead
+            pytest.fail(f"{e.msg}; the screen:\n" + "\n".join(seen))
 
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
