@@ -33,6 +33,7 @@ class Prompt:
     done: Callable[[str], Awaitable[None]]
     text: str = ""
     live: Callable[[str], None] | None = None
+    cancel: Callable[[], object] | None = None
 
 
 @dataclass
@@ -63,6 +64,9 @@ class App:
         self._done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._suspended = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._typeahead: list[str] | None = None
+        """Keys read while a series of questions is between two of them (the next is asked
+        by a task that has not run yet): they belong to that next question, not to the list."""
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -244,6 +248,9 @@ class App:
         self.draw()  # at once: a key must reach the screen without waiting for anything
 
     def key(self, key: str) -> None:
+        if self.prompt is None and self._typeahead is not None:
+            self._typeahead.append(key)  # typed ahead of the next question: kept for it
+            return
         if self.prompt is not None:
             self._prompt_key(self.prompt, key)
         elif self.confirm is not None:
@@ -269,6 +276,8 @@ class App:
             self.prompt = None
             if prompt.live is not None:
                 prompt.live("")
+            if prompt.cancel is not None:
+                prompt.cancel()
             return
         if key == "backspace":
             prompt.text = prompt.text[:-1]
@@ -303,6 +312,7 @@ class App:
             self.prompt = Prompt("filter /", self._set_filter, self.filter, self._live_filter)
             return
         if key == "N":
+            self._typeahead = []  # what is typed before the first question shows is its
             self.spawn_task(self._new_agent())
             return
         if key == "C-l":
@@ -394,10 +404,15 @@ class App:
         """Ask for the name, command, repository and task one after another, then spawn."""
         cur = self.current()
         view = cur[1] if cur else next((v for v in self.views if v.up), self.views[0])
-        name = await self._ask("new agent: name (empty: a number): ")
-        command = await self._ask("command (empty: your shell): ")
-        repo = await self._ask("repository (empty: none; an absolute path): ")
-        task = await self._ask("task id (the branch agent/NAME-TASK): ") if repo else ""
+        try:
+            name = await self._ask("new agent: name (empty: a number): ")
+            command = await self._ask("command (empty: your shell): ")
+            repo = await self._ask("repository (empty: none; an absolute path): ")
+            task = await self._ask("task id (the branch agent/NAME-TASK): ") if repo else ""
+        finally:  # answered, or cancelled (Esc): keys typed since go to the list again
+            ahead, self._typeahead = self._typeahead or [], None
+            for key in ahead:
+                self.key(key)
         started = await actions.new_agent(view, name, command, repo, task)
         self.selected = (view.target.name, started)
         self.message = f"started {started}"
@@ -415,6 +430,11 @@ class App:
         async def done(text: str) -> None:
             answer.set_result(text)
 
-        self.prompt = Prompt(label, done)
+        self.prompt = Prompt(label, done, cancel=answer.cancel)
+        # Keys read since the last question was answered are this one's (Enter among them
+        # answers it, and what follows waits for the next).
+        ahead, self._typeahead = self._typeahead or [], []
+        for key in ahead:
+            self.key(key)
         self.changed()
         return await answer

@@ -269,15 +269,17 @@ def test_filter_help_and_a_new_agent(tmux: Tmux, client: Client, daemon: DaemonP
     tmux.keys(pane, "?")
     tmux.wait_for(pane, "keys (any key: back)")
     tmux.keys(pane, "Space")
-    tmux.wait_for(pane, TITLE)
+    # (The help screen's title and its line for N hold the texts waited for below: wait for
+    # what only the list and the questions show.)
+    tmux.wait_for(pane, "⏎ attach")
     tmux.keys(pane, "N")
-    tmux.wait_for(pane, "new agent: name")
+    tmux.wait_for(pane, "new agent: name (empty")
     tmux.text(pane, "gamma")
     tmux.keys(pane, "Enter")
-    tmux.wait_for(pane, "command")
+    tmux.wait_for(pane, "command (empty")
     tmux.text(pane, "sh -c 'echo gamma-started; exec sleep 60'")
     tmux.keys(pane, "Enter")
-    tmux.wait_for(pane, "repository")
+    tmux.wait_for(pane, "repository (empty")
     tmux.keys(pane, "Enter")
     wait_row(tmux, pane, "gamma", "running")
     assert client.info("gamma")["cwd"] == os.getcwd()  # a local daemon: our directory
@@ -307,3 +309,19 @@ def test_sigterm_while_attached_ends_the_attach_and_restores(tmux: Tmux, client:
     restored(tmux, pane, 128 + signal.SIGTERM)
     wait_until(lambda: client.info("e")["viewers"] == 0, message="the attach ended")
     assert client.info("e")["status"] == "running"
+
+
+def test_keys_typed_ahead_of_the_questions_answer_them(tmux: Tmux, client: Client,
+                                                      daemon: DaemonProcess,
+                                                      tmp_path: Path) -> None:
+    """N, then the answers typed at once (a paste, or a fast typist on a busy machine): each
+    key belongs to the question it was typed for, even before that question is drawn. They
+    used to reach the list instead: "a" of "gamma" attached to the selected session."""
+    client.spawn(["sleep", "60"], name="alpha")
+    pane = start_top(tmux, daemon, tmp_path)
+    wait_row(tmux, pane, "alpha")
+    tmux.text(pane, "Ndelta\rsh -c 'echo delta-started; exec sleep 60'\r\r")
+    wait_row(tmux, pane, "delta", "running")
+    assert client.info("delta")["argv"][-1] == "echo delta-started; exec sleep 60"
+    assert client.info("alpha")["viewers"] == 0, "nothing attached to the selected session"
+    tmux.wait_for(pane, "delta-started")
