@@ -51,6 +51,7 @@ from ._session import AsyncSession
 from ._stderr import stderr_stream
 from ._stream import Lost, OutputStream
 from ._wire import HANDSHAKE_FAILURES
+from ._zmqcontext import OwnsSockets
 
 LATE_REPLY_GRACE_S = 0.1
 """How long a timed-out request still waits for a reply already on its way (see `request`)."""
@@ -108,7 +109,7 @@ class AsyncClient:
     @property
     def context(self) -> zmq.asyncio.Context:
         if self._ctx is None:
-            self._ctx = zmq.asyncio.Context()
+            self._ctx = _Context()
         return self._ctx
 
     def socket(self, kind: int) -> zmq.asyncio.Socket:
@@ -522,3 +523,7 @@ class AsyncClient:
             raise ValueError(f"stream must be 'stdout' or 'stderr', not {stream!r}")
         output = OutputStream(self, session, offset, follow)
         return aiter(output)  # type: ignore[arg-type]  # events=False: only chunks and Lost
+
+
+class _Context(OwnsSockets, zmq.asyncio.Context):
+    """An asyncio context safe to drop unclosed (client/_zmqcontext.py)."""

@@ -30,7 +30,7 @@ from ptyd.proto import envelope
 from ptyd.proto.errors import ProtocolError as WireError
 from ptyd.proto.paths import Endpoints
 
-from . import _connect
+from . import _connect, _zmqcontext
 from ._curve import CurveKeys
 from ._daemon_dir import daemon_running
 from ._exceptions import (
@@ -83,7 +83,7 @@ class Wire:
         """Called with (msgid, error) for an error reply to a request sent with `send`."""
         self.lost: str | None = None
         """Why the connection is gone for good (then every request raises DaemonNotRunning)."""
-        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.context: zmq.Context[zmq.Socket[bytes]] = _zmqcontext.Context()
         self.dealer: zmq.Socket[bytes] | None = None
         self.monitor: zmq.Socket[bytes] | None = None
         self._local = _connect.is_local(self.endpoints)
