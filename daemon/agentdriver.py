@@ -15,6 +15,7 @@ from ptyd.proto.keys import PASTE_GAP_S
 from . import agentkinds, dialogs
 from .agentstate import DIALOG_REASONS, ERROR, IDLE, STARTING, WAITING, Change, allowed
 from .logs import log
+from .session import SUBMIT_GRACE_S
 
 if TYPE_CHECKING:
     from .context import AgentHost
@@ -131,6 +132,12 @@ def _release(d: AgentHost, session: Session) -> None:
     session.held_input_bytes -= len(data)
     log.info("session=%s typing %d held bytes", session.name, len(data))
     d.write_input(session, data)
+    if not session.held_input and not agentkinds.by_silence(session.agent) and (
+            b"\r" in data or b"\n" in data):
+        # A prompt submitted: its turn starts when the agent's hook says so. Until then (or
+        # SUBMIT_GRACE_S) a wait for idle must not take the idle before it.
+        session.submitted_at = time.monotonic()
+        session.timers.append(d.loop.call_later(SUBMIT_GRACE_S, d.resolve_waiters, session))
     if session.held_input:
         session.release_armed = True
         session.timers.append(d.loop.call_later(PASTE_GAP_S * 2, _release, d, session))

@@ -109,6 +109,8 @@ class SessionLifecycle:
                 session.state, session.state_reason, session.state_text):
             return
         previous = session.state
+        if new_turn or state != IDLE:
+            session.submitted_at = None  # the released prompt's turn began (or cannot now)
         if new_turn:
             session.turn += 1
         if state != previous:
@@ -129,7 +131,7 @@ class SessionLifecycle:
         """Answer the waits whose condition holds now."""
         for condition, waiter in session.waiters:
             if not waiter.done() and condition.met(session.state, session.turn,
-                                                   session.state_seq, bool(session.held_input)):
+                                                   session.state_seq, session.input_pending()):
                 waiter.set_result(None)
         session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
 
@@ -266,7 +268,7 @@ class SessionLifecycle:
 
     async def _wait_finished(self, session: Session, condition: WaitFor = EXIT_ONLY) -> None:
         if session.finished or condition.met(session.state, session.turn, session.state_seq,
-                                             bool(session.held_input)):
+                                             session.input_pending()):
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
@@ -286,7 +288,7 @@ class SessionLifecycle:
         True if it did."""
         condition = WaitFor(states, after_turn, since_seq)
         if session.finished or condition.met(session.state, session.turn, session.state_seq,
-                                             bool(session.held_input)):
+                                             session.input_pending()):
             return True
         if self.pending_waits >= self.config.max_pending_waits:
             raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,

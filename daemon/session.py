@@ -28,6 +28,9 @@ from .scrollback import Scrollback
 from .termstate import TermState
 from .viewers import Viewer
 
+SUBMIT_GRACE_S = 10.0
+"""How long a prompt typed from the hold may take to start its turn (the agent's
+UserPromptSubmit hook) before an idle counts again."""
 READ_CHUNK_BYTES = 64 << 10
 READS_PER_WAKEUP = 16
 """Reads per readable callback. A tty hands out at most ~4 kB per read however much is asked,
@@ -96,6 +99,9 @@ class Session:
     held_input: list[bytes] = field(default_factory=list, repr=False)
     """Input for an agent not ready for it yet (starting), typed once it is idle."""
     held_input_bytes: int = 0
+    submitted_at: float | None = None
+    """Monotonic time held input ending a prompt (Enter) was typed for an agent whose hooks
+    report its turns: until its turn starts, its idle is the one before that turn."""
     release_armed: bool = False
     output_at_hook: int = -1
     """Scrollback end when a hook last reported: a screen not redrawn since is stale."""
@@ -155,6 +161,14 @@ class Session:
     @property
     def status(self) -> str:
         return "running" if self.running else EXITED
+
+    def input_pending(self) -> bool:
+        """Input the agent has not taken up yet: held, or typed from the hold and its turn not
+        started (for SUBMIT_GRACE_S at most): an idle now is not the answer to it."""
+        if self.held_input:
+            return True
+        return (self.submitted_at is not None
+                and time.monotonic() - self.submitted_at < SUBMIT_GRACE_S)
 
     @property
     def duration(self) -> float:

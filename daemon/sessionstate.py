@@ -64,6 +64,7 @@ TRANSIENT: frozenset[str] = frozenset({
     "timers", "kill_timer", "screen_timer_armed", "idle_timer_armed", "release_armed",
     "last_output_mono", "output_at_hook",  # rearmed by the next output
     "pending_input", "pending_input_bytes",  # input not yet written: lost, as on a crash
+    "submitted_at",  # a released prompt's turn awaited: a few seconds, not worth carrying
     "foreign",  # set by whoever adopts after a crash
     "holds",  # the daemon's callback, set when the session is added
     "notify",  # the spawn's own notify rules: parsed again from the carried spawn_params

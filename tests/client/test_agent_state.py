@@ -80,3 +80,23 @@ def test_a_session_timeout_is_enforced_by_the_daemon(client: Client, fake_claude
     done = s.wait(30)
     assert done["exited"] and done["stop_reason"] == "timeout"
     assert 1.0 <= time.monotonic() - started < slack(15)
+
+
+def test_a_wait_after_held_input_is_typed_waits_for_its_turn(client: Client, fake_claude: Path,
+                                                              project: Path,
+                                                              claude_env: dict[str, str]
+                                                              ) -> None:
+    """A task typed while the agent starts is held, then typed once it is idle. Between that
+    moment and the agent's UserPromptSubmit, the agent is still idle: a `wait` for idle or
+    error asked then must wait for the task's turn, not take the idle before it (seen with the
+    real CLI on a loaded machine: `ptyd wait --until idle,error` said idle)."""
+    env = {**claude_env, "FAKE_CLAUDE_SUBMIT_DELAY": "1"}
+    s = client.spawn([str(fake_claude)], name="held", cwd=str(project), env=env,
+                     agent="claude")
+    client.input("held", "fail")  # while it starts: held, then typed in two writes
+    client.input("held", "\r")
+    s.expect_exact("> fail", timeout=HOOK_TIMEOUT_S)  # typed; its turn not begun for 1 s
+    done = client.request("wait", {"session": "held", "until": ["idle", "error"],
+                                   "timeout": HOOK_TIMEOUT_S}, timeout=HOOK_TIMEOUT_S + 10)
+    assert (done["state"], done["state_reason"], done["turn"]) == (
+        "error", "authentication_failed", 1)
