@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,31 @@ def run_cli(*args: str, input: bytes | None = None, timeout: float = 30,
     return subprocess.CompletedProcess(proc.args, proc.returncode,
                                        proc.stdout.decode(errors="replace"),
                                        proc.stderr.decode(errors="replace"))
+
+
+def free_tcp_ports(n: int = 2) -> list[int]:
+    """`n` distinct ports free on 127.0.0.1 now: taken together (all bound at once), never as
+    P and P+1, which another test's connection may hold while two suites share a machine."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+def free_port_pair() -> tuple[int, int]:
+    """Ports P and P+1, both free on 127.0.0.1 now (checked together): a remote daemon's
+    control and publish ports when the publish port is implied (`endpoint` in a remotes file)."""
+    for _ in range(100):
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port, port + 1
+    raise AssertionError("no two consecutive free ports on 127.0.0.1")
 
 
 def start_daemon(directory: Path, *extra: str) -> DaemonProcess:

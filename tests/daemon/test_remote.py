@@ -4,7 +4,6 @@ A client with a wrong or unknown key, or none, gets nothing: no session list, no
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,7 @@ from ptyd.client import AuthenticationFailed, Client, CurveKeys, PtydError
 from ptyd.client._curve import generate
 from ptyd.proto import encode_request
 from ptyd.proto.paths import Endpoints
-from tests.conftest import run_cli, start_daemon, stop_daemon, wait_for_output
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_tcp_ports, run_cli, start_daemon, stop_daemon, wait_for_output
 
 
 @pytest.fixture
@@ -32,8 +25,8 @@ def remote(rundir: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     authorized = tmp_path / "authorized"
     authorized.mkdir()
     shutil.copy(keys / "client.key", authorized / "client.key")
-    port = free_port()
-    control, publish = f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port + 1}"
+    port, port2 = free_tcp_ports(2)
+    control, publish = f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port2}"
     d = start_daemon(rundir, "--remote-control", control, "--remote-publish", publish,
                      "--server-secret-key", str(keys / "server.key_secret"),
                      "--authorized-keys", str(authorized))
@@ -140,10 +133,10 @@ def test_an_allow_list_others_can_write_is_refused(rundir: Path, tmp_path: Path,
     shutil.copy(keys / "client.key", authorized / "client.key")
     target = authorized if loose == "directory" else authorized / "client.key"
     target.chmod(0o775 if loose == "directory" else 0o664)
-    port = free_port()
+    port, port2 = free_tcp_ports(2)
     result = run_cli("--dir", str(rundir), "serve",
                      "--remote-control", f"tcp://127.0.0.1:{port}",
-                     "--remote-publish", f"tcp://127.0.0.1:{port + 1}",
+                     "--remote-publish", f"tcp://127.0.0.1:{port2}",
                      "--server-secret-key", str(keys / "server.key_secret"),
                      "--authorized-keys", str(authorized))
     assert result.returncode != 0

@@ -11,8 +11,14 @@ import pytest
 from ptyd.client import Client, CurveKeys
 from ptyd.client._curve import generate
 from ptyd.proto.paths import Endpoints
-from tests.conftest import DaemonProcess, short_tempdir, start_daemon, stop_daemon, wait_until
-from tests.daemon.test_remote import free_port
+from tests.conftest import (
+    DaemonProcess,
+    free_port_pair,
+    short_tempdir,
+    start_daemon,
+    stop_daemon,
+    wait_until,
+)
 from tests.top.conftest import Tmux
 from tests.top.test_top import TITLE, row_of, start_top, wait_row
 
@@ -26,8 +32,8 @@ def far(tmp_path: Path):  # type: ignore[no-untyped-def]
     authorized = tmp_path / "authorized"
     authorized.mkdir()
     shutil.copy(keys / "client.key", authorized / "client.key")
-    port = free_port()
-    endpoints = Endpoints(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port + 1}")
+    port, port2 = free_port_pair()  # the remotes file names the control port only
+    endpoints = Endpoints(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port2}")
     base = short_tempdir()
     d = start_daemon(base / "run", "--remote-control", endpoints.control, "--remote-publish",
                      endpoints.publish, "--server-secret-key", str(keys / "server.key_secret"),
