@@ -84,6 +84,16 @@ def start(rundir: Path, store: FdStore, fds: dict[str, int] | None = None,
                             stdin=subprocess.DEVNULL, pass_fds=list(fds.values()))
 
 
+def stop_all(rundir: Path, store: FdStore, *procs: subprocess.Popen[bytes] | None) -> None:
+    """Shut down whichever daemon still runs, then let the stored fds go."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            with Client(rundir, timeout=5) as c:
+                c.shutdown(grace=1)
+            proc.wait(15)
+    store.close()
+
+
 def answering(rundir: Path) -> bool:
     try:
         with Client(rundir, timeout=1) as c:
@@ -145,12 +155,7 @@ def test_agents_survive_kill_9_and_are_adopted(rundir: Path) -> None:
             adopted = wait_until(lambda: (i := c.info("b"))["processes"] == 2 and i)
             assert adopted["containment"] == held["containment"]
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                with Client(rundir, timeout=5) as c:
-                    c.shutdown(grace=1)
-                proc.wait(15)
-        store.close()
+        stop_all(rundir, store, first, second)
 
 
 def test_an_unreadable_state_file_is_logged_per_session_not_silent(rundir: Path) -> None:
@@ -181,12 +186,7 @@ def test_an_unreadable_state_file_is_logged_per_session_not_silent(rundir: Path)
         assert re.search(r"session=lost cannot be adopted after the crash \(cannot read "
                          r".*state\.msgpack", log), log
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                with Client(rundir, timeout=5) as c:
-                    c.shutdown(grace=1)
-                proc.wait(15)
-        store.close()
+        stop_all(rundir, store, first, second)
 
 
 def test_a_recording_goes_on_in_a_new_part_after_a_crash(rundir: Path, tmp_path: Path) -> None:
@@ -226,9 +226,4 @@ def test_a_recording_goes_on_in_a_new_part_after_a_crash(rundir: Path, tmp_path:
                    message="the output after the adoption in the recording")
         assert b"echo: before the crash" in (recordings / "r.log.1").read_bytes()
     finally:
-        for proc in (first, second):
-            if proc is not None and proc.poll() is None:
-                with Client(rundir, timeout=5) as c:
-                    c.shutdown(grace=1)
-                proc.wait(15)
-        store.close()
+        stop_all(rundir, store, first, second)
