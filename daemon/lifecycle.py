@@ -130,8 +130,7 @@ class SessionLifecycle:
     def resolve_waiters(self, session: Session) -> None:
         """Answer the waits whose condition holds now."""
         for condition, waiter in session.waiters:
-            if not waiter.done() and condition.met(session.state, session.turn,
-                                                   session.state_seq, session.input_pending()):
+            if not waiter.done() and session.satisfies(condition):
                 waiter.set_result(None)
         session.waiters = [(c, w) for c, w in session.waiters if not w.done()]
 
@@ -267,8 +266,7 @@ class SessionLifecycle:
         self._end_leftovers(session)
 
     async def _wait_finished(self, session: Session, condition: WaitFor = EXIT_ONLY) -> None:
-        if session.finished or condition.met(session.state, session.turn, session.state_seq,
-                                             session.input_pending()):
+        if session.satisfies(condition):
             return
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
@@ -287,8 +285,7 @@ class SessionLifecycle:
         `after_turn`, by a state change after event `since_seq`) or the timeout passes;
         True if it did."""
         condition = WaitFor(states, after_turn, since_seq)
-        if session.finished or condition.met(session.state, session.turn, session.state_seq,
-                                             session.input_pending()):
+        if session.satisfies(condition):
             return True
         if self.pending_waits >= self.config.max_pending_waits:
             raise ProtocolError(ErrorCode.LIMIT_EXCEEDED,

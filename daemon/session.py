@@ -170,6 +170,11 @@ class Session:
         return (self.submitted_at is not None
                 and time.monotonic() - self.submitted_at < SUBMIT_GRACE_S)
 
+    def satisfies(self, condition: WaitFor) -> bool:
+        """Whether a `wait` for `condition` is answered now (an exit answers every wait)."""
+        return self.finished or condition.met(self.state, self.turn, self.state_seq,
+                                              self.input_pending())
+
     @property
     def duration(self) -> float:
         end = self.ended_mono if self.ended_mono is not None else time.monotonic()

@@ -74,11 +74,11 @@ async def resume(d: Context, msg: ops.Resume, peer: bytes) -> dict[str, Any]:
     if not session.paused:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"session {session.name!r} is not paused "
                             "(pause it first)", {"session": session.name, "param": "session"})
-    params = None if session.spawn_params is None else dict(session.spawn_params)
-    if params is None:
+    if session.spawn_params is None:
         raise ProtocolError(ErrorCode.BAD_REQUEST, f"the command of session {session.name!r} "
                             "is not known; spawn it again with its repo and task (the branch "
                             "is kept)", {"session": session.name, "param": "session"})
+    params = dict(session.spawn_params)  # (argv replaced below: the session's stays)
     params["argv"] = resume_argv({"request": params,
                                   "agent_session_id": session.agent_session_id})
     request = ops.Spawn(**decoding.decode("spawn", params))
