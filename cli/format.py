@@ -9,8 +9,15 @@ from typing import Any
 
 from ptyd.proto.exitstatus import shell_code
 
-STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown",
-                "paused": "pausing"}  # (its work not committed yet; then `paused`)
+STOP_REASONS = {"timeout": "timed out", "shutdown": "stopped by shutdown"}
+
+
+def pause_text(info: dict[str, Any]) -> str | None:
+    """`paused` once a pause committed the agent's work, `pausing` while the agent was stopped
+    for one and its work is not committed yet; None for a session no pause touched."""
+    if info.get("paused"):
+        return "paused"
+    return "pausing" if info.get("stop_reason") == "paused" else None
 
 
 def exit_text(info: dict[str, Any]) -> str:
@@ -19,10 +26,8 @@ def exit_text(info: dict[str, Any]) -> str:
             first = time.strftime("%m-%d %H:%M", time.localtime(info["resumed_from"]))
             return f"running (resumed, first started {first})"
         return "running"
-    if info.get("paused"):
-        return "paused"
     # Why the daemon stopped it says more than the raw status (still in exit_code/exit_signal).
-    stopped = STOP_REASONS.get(info.get("stop_reason") or "")
+    stopped = pause_text(info) or STOP_REASONS.get(info.get("stop_reason") or "")
     if stopped is not None:
         return stopped
     if info.get("exit_signal") is not None:

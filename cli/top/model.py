@@ -9,6 +9,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..format import pause_text
+
 NEEDS_PERSON = {"waiting": 0, "error": 1}
 STATE_ORDER = {"waiting": 0, "error": 1, "idle": 2, "working": 3, "starting": 4, "exited": 5}
 """Sessions that need a person come first, then those whose turn is over, then the busy ones."""
@@ -59,10 +61,8 @@ def state_text(info: dict[str, Any]) -> str:
 def status_text(info: dict[str, Any]) -> str:
     if info.get("status") != "exited":
         return str(info.get("status") or "?")
-    if info.get("paused"):
-        return "paused"
-    if info.get("stop_reason") == "paused":  # stopped; its work not committed yet
-        return "pausing"
+    if (paused := pause_text(info)) is not None:
+        return paused
     if info.get("exit_signal") is not None:
         return f"exit sig{info['exit_signal']}"
     code = info.get("exit_code")
