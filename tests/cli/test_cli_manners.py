@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tests.conftest import (
     DaemonProcess,
     agent,
     connected_and_asleep,
+    free_tcp_ports,
     load_factor,
     run_cli,
     wait_until,
@@ -159,9 +159,7 @@ def test_connect_to_nothing_fails_with_a_clear_message(daemon: DaemonProcess,
     keys = tmp_path / "keys"
     for name in ("server", "client"):
         assert run_cli("keys", "generate", "--name", name, "--keys-dir", str(keys)).returncode == 0
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_tcp_ports(1)[0]  # a port nothing listens on
     result = run_cli("--connect", f"tcp://127.0.0.1:{port}", "--server-key",
                      str(keys / "server.key"), "--client-key", str(keys / "client.key_secret"),
                      "ls")

@@ -29,6 +29,11 @@ def recorder(path: Path, *args: str) -> str:
     return json.dumps([sys.executable, "-c", RECORDER, str(path), *args])
 
 
+def shell_recorder(path: Path, *args: str) -> str:
+    """`recorder` as one shell command line, as `ptyd new --notify STATES=COMMAND` takes it."""
+    return " ".join(shlex.quote(a) for a in json.loads(recorder(path, *args)))
+
+
 def notes(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
@@ -200,7 +205,7 @@ def test_config_show_lists_notify_rules_and_refuses_a_clear_text_webhook(
 def test_ptyd_new_notify_is_a_rule_of_that_session_only(daemon: DaemonProcess,
                                                          tmp_path: Path) -> None:
     out = tmp_path / "notes.jsonl"
-    command = " ".join(shlex.quote(a) for a in json.loads(recorder(out, "{session} {exit_code}")))
+    command = shell_recorder(out, "{session} {exit_code}")
     made = daemon.cli("new", "-d", "-s", "job", "--notify", f"exited={command}", "--",
                       "sh", "-c", "exit 7")
     assert made.returncode == 0, made.stderr
@@ -257,7 +262,7 @@ def test_a_sessions_own_notify_rule_outlives_an_upgrade(daemon: DaemonProcess,
                                                         tmp_path: Path) -> None:
     """Left running with `--notify exited=...`, upgraded meanwhile: the page still comes."""
     out = tmp_path / "notes.jsonl"
-    command = " ".join(shlex.quote(a) for a in json.loads(recorder(out, "{session} {exit_code}")))
+    command = shell_recorder(out, "{session} {exit_code}")
     made = daemon.cli("new", "-d", "-s", "job", "--notify", f"exited={command}", "--",
                       "sh", "-c", "read line; exit 5")
     assert made.returncode == 0, made.stderr

@@ -23,18 +23,19 @@ import pytest
 from ptyd.proto.gitworkspace import CredentialsFailed
 from ptyd.runtime.branches import BranchManager
 from ptyd.runtime.workspace import WorkspaceManager
-from tests.conftest import DaemonProcess, short_tempdir, start_daemon, stop_daemon, wait_until
+from tests.conftest import (
+    DaemonProcess,
+    free_tcp_ports,
+    short_tempdir,
+    start_daemon,
+    stop_daemon,
+    wait_until,
+)
 
 if TYPE_CHECKING:
     from tests.runtime.conftest import GitCLI
 
 SSHD = Path("/usr/sbin/sshd")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _manager(project: Path, daemon: DaemonProcess | None = None) -> BranchManager:
@@ -168,7 +169,7 @@ def test_http_push_without_credentials_says_what_is_missing(
 class SSHServer:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.port = _free_port()
+        self.port = free_tcp_ports(1)[0]
         self.authorized = root / "authorized_keys"
         self.authorized.touch(mode=0o600)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
