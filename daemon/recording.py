@@ -119,12 +119,11 @@ class Recorder:
 
     def handover(self) -> dict[str, Any] | None:
         """Everything written out, and what the successor needs to go on in the same file
-        (the fd is made inheritable: the caller is about to exec); None if the recording
-        ended (that last write failed: a full disk)."""
+        (upgrade.exec_successor keeps `fd` open across the exec with the PTY masters); None if
+        the recording ended (that last write failed: a full disk)."""
         self.flush()
         if self.closed or self._fd < 0:
             return None
-        os.set_inheritable(self._fd, True)
         return {"plan": self.plan.to_wire(), "fd": self._fd,
                 "cols": self.cols, "rows": self.rows, "command": self._command,
                 "env": self._env, "file_bytes": self._file_bytes,
