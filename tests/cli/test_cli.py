@@ -113,6 +113,8 @@ def test_logs_follow_prints_scrollback_then_live_then_ends(daemon: DaemonProcess
 
 def test_kill_and_rm(daemon: DaemonProcess) -> None:
     daemon.cli("new", "-s", "stub", "--", *agent("ignore_term"))
+    # Until it says it is ready, the agent may not ignore SIGHUP yet (Python still starting).
+    wait_until(lambda: "ready" in daemon.cli("logs", "stub").stdout)
     assert daemon.cli("kill", "stub", "--grace", "0.3").returncode == 0
     info = json.loads(daemon.cli("info", "stub", "--json").stdout)
     assert info["status"] == "exited" and info["exit_signal"] == 9
