@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import math
 import os
 import shlex
 import signal
@@ -16,7 +17,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tests.conftest import DaemonProcess, run_cli, start_daemon, stop_daemon, wait_until
+from tests.conftest import (
+    DaemonProcess,
+    load_factor,
+    run_cli,
+    start_daemon,
+    stop_daemon,
+    wait_until,
+)
 
 HOOK_TIMEOUT_S = 30
 RECORDER = ("import json, os, sys; "
@@ -100,16 +108,19 @@ def test_a_state_shorter_than_the_delay_pages_nobody(
         serve: Any, tmp_path: Path, fake_claude: Path, project: Path,
         claude_env: dict[str, str]) -> None:
     out = tmp_path / "notes.jsonl"
-    # The idle rule's longer delay makes its note the proof that the waiting timer has fired.
+    # The waiting state lasts as long as three hook processes take to start: the delay grows
+    # with the machine's load. The idle rule's longer delay makes its note the proof that the
+    # waiting timer has fired.
+    delay = max(3, math.ceil(3 * load_factor()))
     d = serve(f"""
 [[notify]]
 states = ["waiting"]
 command = {recorder(out, "{state}")}
-delay = 3
+delay = {delay}
 [[notify]]
 states = ["idle"]
 command = {recorder(out, "{state}", "{turn}")}
-delay = 3.5
+delay = {delay + 0.5}
 """)
     with d.client() as c:
         s = c.spawn([str(fake_claude)], name="c", cwd=str(project), env=claude_env,
@@ -121,19 +132,22 @@ delay = 3.5
         wait_until(lambda: len(notes(out)) == 1, HOOK_TIMEOUT_S, message="the idle note")
         s.kill()
     assert [n["argv"] for n in notes(out)] == [["idle", "1"]]
-    assert "notify skipped: waiting lasted less than 3s" in d.log()
+    assert f"notify skipped: waiting lasted less than {delay}s" in d.log()
 
 
 def test_a_hanging_command_is_killed_at_its_timeout_and_the_daemon_goes_on(
         serve: Any, tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     pids.mkdir()
+    # Long enough for all four to start before the first is killed, however loaded the
+    # machine: then exactly 4 run at once.
+    timeout = max(3, math.ceil(3 * load_factor()))
     d = serve(f"""
 [[notify]]
 states = ["exited"]
 command = ["sh", "-c", "sleep 300 & echo $! > {pids}/$PTYD_SESSION; wait"]
 delay = 0
-timeout = 3
+timeout = {timeout}
 """)
     with d.client() as c:
         for i in range(6):
@@ -146,7 +160,7 @@ timeout = 3
         wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in sleepers), 30,
                    message="the hung commands killed, their whole group, and reaped")
         wait_until(lambda: d.log().count("failed (sh -c") == 6, 10, message="6 failures logged")
-    assert "timed out after 3s" in d.log()
+    assert f"timed out after {timeout}s" in d.log()
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):

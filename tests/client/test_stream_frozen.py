@@ -10,9 +10,22 @@ import select
 import signal
 import subprocess
 import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from ptyd.client import Client
-from tests.conftest import AGENTS, PYTHON, DaemonProcess, stopped, wait_for_output, wait_until
+from tests.conftest import (
+    AGENTS,
+    PYTHON,
+    DaemonProcess,
+    start_daemon,
+    stop_daemon,
+    stopped,
+    wait_for_output,
+    wait_until,
+)
 
 RING_BYTES = 64 << 10
 FLOOD_LINES = 4000
@@ -41,6 +54,16 @@ FOLLOWER = textwrap.dedent("""
 
     asyncio.run(main())
 """)
+
+
+@pytest.fixture
+def daemon(rundir: Path) -> Iterator[DaemonProcess]:
+    """A daemon with a short publish queue: however large the chunks a loaded daemon reads,
+    the flood overflows the frozen subscriber's queue, and the ring turns over before it
+    resumes (the Lost marker is what this test is about)."""
+    d = start_daemon(rundir, "--publish-hwm", "16")
+    yield d
+    assert stop_daemon(d) == 0, d.log()
 
 
 def test_frozen_library_stream_catches_up_after_a_flood(client: Client,

@@ -19,6 +19,7 @@ from ptyd.daemon import containment
 from tests.conftest import (
     DaemonProcess,
     agent,
+    load_factor,
     run_cli,
     short_tempdir,
     start_daemon,
@@ -132,7 +133,9 @@ def test_shutdown_ends_every_process(contained: DaemonProcess) -> None:
 
 def test_timeout_ends_every_process(contained: DaemonProcess) -> None:
     with contained.client() as c:
-        pids = start_tree(contained, c, "t", timeout=2)
+        # Long enough for the tree to start and say READY on a loaded machine (the timeout
+        # counts from the spawn; a SIGHUP before the tree is up would end it too early).
+        pids = start_tree(contained, c, "t", timeout=5 * load_factor())
         all_gone(pids)
         info = wait_until(lambda: (i := c.info("t"))["status"] == "exited" and i)
         assert info["stop_reason"] == "timeout"
@@ -235,7 +238,8 @@ def test_end_of_session_hooks_run_and_end(contained: DaemonProcess, how: str) ->
     hook_file = contained.dir.parent / "hook.pid"
     with contained.client() as c:
         c.spawn(agent("session_end", str(hook_file)), name="a",
-                timeout=1 if how == "timeout" else None)
+                # The agent must have its SIGHUP handler before the timeout ends it.
+                timeout=3 * load_factor() if how == "timeout" else None)
         wait_for_output(c, "a", "READY")
         if how == "kill":
             c.kill("a", grace=1)
