@@ -205,7 +205,7 @@ def cmd_new(args: argparse.Namespace) -> int:
               "idle_after": args.idle_after, "persistent": args.persistent or None,
               "trust": args.trust or None, "keep_processes": args.keep_processes or None,
               "notify": _notify_rules(args.notify)}
-    if args.trust and args.agent is None:
+    if args.trust and args.agent != "claude":
         raise UsageError("--trust needs --agent claude (trust the folder in which agent?)")
     params.update(_agent_branch_options(args))
     with _client(args, autostart=True) as c:
@@ -817,9 +817,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size-policy", choices=["latest", "smallest", "fixed"], default=None,
                    help="whose window sets the size: the latest active viewer (default), the "
                    "smallest, or fixed (only --size and explicit resizes)")
-    p.add_argument("--agent", choices=["claude"], default=None,
+    p.add_argument("--agent", choices=["claude", "generic"], default=None,
                    help="claude: report exact agent state through Claude Code's hooks "
-                   "(a generated --settings file) and disable its self-update")
+                   "(a generated --settings file) and disable its self-update; generic: any "
+                   "other agent CLI, whose state comes from silence; for both, text sent "
+                   "while it starts is held and typed once it is ready")
     p.add_argument("--trust", action="store_true",
                    help="with --agent claude: trust the working directory in Claude's config "
                    "first, as if you accepted its trust dialog")

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 from ptyd.proto.keys import PASTE_GAP_S
 
 from . import agentkinds, dialogs
-from .agentstate import DIALOG_REASONS, ERROR, IDLE, STARTING, WAITING, Change, allowed
+from .agentstate import (
+    DIALOG_REASONS,
+    ERROR,
+    IDLE,
+    STARTING,
+    WAITING,
+    WORKING,
+    Change,
+    allowed,
+)
 from .logs import log
 from .session import SUBMIT_GRACE_S
 
@@ -122,25 +131,35 @@ def schedule_release(d: AgentHost, session: Session) -> None:
         session.timers.append(d.loop.call_later(RELEASE_AFTER_S, _release, d, session))
 
 
-def _release(d: AgentHost, session: Session) -> None:
+def _release(d: AgentHost, session: Session, mid_line: bool = False) -> None:
     """Type the held input, one request at a time, PASTE_GAP_S apart (text and Enter in one
-    read are taken as a paste by Claude Code and the Enter is lost)."""
+    read are taken as a paste by Claude Code and the Enter is lost). A line is typed whole:
+    the rest of it (`mid_line`: the Enter of a `send_line`) follows though the agent is
+    `working` (the text's echo makes one read by silence so), never into a dialog; the next
+    line waits for idle."""
     session.release_armed = False
-    if session.finished or session.state not in (IDLE, ERROR) or not session.held_input:
+    if session.finished or not session.held_input:
         return
+    if session.state not in ((IDLE, ERROR, WORKING) if mid_line else (IDLE, ERROR)):
+        return  # never into a dialog: an Enter there would answer it
     data = session.held_input.pop(0)
     session.held_input_bytes -= len(data)
     log.info("session=%s typing %d held bytes", session.name, len(data))
     d.write_input(session, data)
-    if not session.held_input and not agentkinds.by_silence(session.agent) and (
-            b"\r" in data or b"\n" in data):
+    ends_line = b"\r" in data or b"\n" in data
+    if ends_line and agentkinds.by_silence(session.agent):
+        # A line typed from the hold is a new turn, as one typed directly (ops/input.py).
+        d.set_state(session, WORKING, "held input typed", new_turn=True)
+        d.note_activity(session, output=False)
+    elif ends_line and not session.held_input:
         # A prompt submitted: its turn starts when the agent's hook says so. Until then (or
         # SUBMIT_GRACE_S) a wait for idle must not take the idle before it.
         session.submitted_at = time.monotonic()
         session.timers.append(d.loop.call_later(SUBMIT_GRACE_S, d.resolve_waiters, session))
     if session.held_input:
         session.release_armed = True
-        session.timers.append(d.loop.call_later(PASTE_GAP_S * 2, _release, d, session))
+        session.timers.append(d.loop.call_later(PASTE_GAP_S * 2, _release, d, session,
+                                                not ends_line))
 
 
 def on_exit(d: AgentHost, session: Session) -> None:

@@ -4,6 +4,7 @@ input is held until it is first ready, like an agent's."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from ptyd.daemon import agentkinds
 from ptyd.daemon.agentkinds.base import Launch
 from ptyd.proto.ops import AGENT_KINDS
 
-from ..conftest import agent
+from ..conftest import DaemonProcess, agent
 
 
 def test_every_agent_kind_on_the_wire_has_its_module() -> None:
@@ -64,3 +65,37 @@ def test_a_generic_agent_holds_a_prompt_until_it_is_ready(client: Client,
     assert done["reached"], done
     s.expect_exact("echo: hello", timeout=15)  # the held text was typed then
     s.kill()
+
+
+def test_a_held_line_is_typed_whole_and_starts_a_turn(client: Client, tmp_path: Path) -> None:
+    """`send_line` is two writes (text, then Enter). Held for a generic agent, the Enter follows
+    the text at once, though the text's echo made the agent `working` (it used to wait for the
+    next silence); and the line typed starts a turn, as a line typed directly does."""
+    go = tmp_path / "go"
+    script = (f"while [ ! -e {shlex.quote(str(go))} ]; do sleep 0.02; done; "
+              f"exec {shlex.join(agent('prompt'))}")
+    s = client.spawn(["sh", "-c", script], name="g", agent="generic", idle_after=1)
+    seq = client.events(0)["last"]
+    sent = s.send_line("hello")
+    assert sent["held"] and sent["turn"] == 0, sent
+    go.touch()
+    done = s.wait(60, until="idle", after_turn=0)  # the turn of the held line, ended
+    assert done["reached"] and s.info()["turn"] == 1, done
+    s.expect_exact("echo: hello", timeout=15)
+    states = [(e["state"], e["turn"]) for e in client.events(seq)["events"]
+              if e["type"] == "session.state" and e["session"] == "g"]
+    # One idle (the prompt) before the line's turn: no second silence between text and Enter.
+    assert states[:states.index(("working", 1))].count(("idle", 0)) == 1, states
+    s.kill()
+
+
+def test_the_cli_starts_a_generic_agent_and_a_line_sent_at_once_is_not_lost(
+        daemon: DaemonProcess) -> None:
+    """`ptyd new --agent generic`, then `ptyd send` at once: the line waits for the prompt,
+    whatever the program's start-up time, and `--wait` waits for its turn."""
+    assert daemon.cli("new", "-d", "-s", "g", "--agent", "generic", "--",
+                      *agent("prompt")).returncode == 0
+    sent = daemon.cli("send", "g", "hello", "-k", "Enter", "--wait")
+    assert (sent.returncode, sent.stdout) == (0, "idle\n"), sent
+    assert daemon.cli("logs", "g").stdout.startswith("ready> hello\r\necho: hello\r\nready> ")
+    assert json.loads(daemon.cli("info", "g", "--json").stdout)["agent"] == "generic"

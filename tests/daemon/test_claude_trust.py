@@ -172,8 +172,10 @@ def test_the_config_dir_of_the_sessions_environment_is_used(client: Client,
 def test_trust_needs_an_agent(client: Client, daemon: DaemonProcess, tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match="'trust' needs 'agent'"):
         client.request("spawn", {"argv": ["true"], "trust": True})
-    result = daemon.cli("new", "-d", "--trust", "--", "true")
-    assert result.returncode == 2 and "--trust needs --agent claude" in result.stderr
+    for agent in ((), ("--agent", "generic")):
+        result = daemon.cli("new", "-d", *agent, "--trust", "--", "true")
+        assert result.returncode == 2 and "--trust needs --agent claude" in result.stderr
+    assert client.list() == []
 
 
 def test_cli_new_with_trust_starts_claude_without_the_dialog(
