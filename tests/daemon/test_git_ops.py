@@ -230,7 +230,8 @@ def test_spawn_with_a_repo_starts_the_agent_in_its_checkout(
                                                            str(project))
     assert git(sandbox, "symbolic-ref", "HEAD") == "refs/heads/agent/a1-T1"
     wait_until(lambda: (sandbox / "new.txt").exists(), message="the agent's file")
-    assert client.info("a1")["dirty"] is True  # info looks
+    # info looks (for DIRTY_WAIT_S at most: a slow `git status` answers on a later call)
+    wait_until(lambda: client.info("a1")["dirty"] is True, message="info to see the new file")
     listed = client.list()[0]
     assert (listed["branch"], listed["dirty"]) == ("agent/a1-T1", True)  # list reports
     commit = client.request("git.commit", {"session": "a1", "message": "agent work",

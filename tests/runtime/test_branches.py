@@ -31,6 +31,7 @@ from ptyd.runtime.branches import (
     WrongBranch,
 )
 from ptyd.runtime.workspace import WorkspaceManager
+from tests.conftest import load_factor
 
 if TYPE_CHECKING:
     from tests.runtime.conftest import Apply, GitCLI, Work
@@ -610,7 +611,7 @@ def test_ten_threads_create_commit_and_merge_for_ten_agents(
     branches: BranchManager, project: Path, git: GitCLI, apply: Apply) -> None:
     agents = [f"agent{i}" for i in range(10)]
     rounds = 3
-    barrier = threading.Barrier(len(agents), timeout=20)
+    barrier = threading.Barrier(len(agents), timeout=20 * load_factor())
 
     def run(agent: str) -> list[str]:
         barrier.wait()
@@ -743,7 +744,7 @@ def test_readers_never_trip_over_agents_finishing_in_other_threads(
     branches: BranchManager, project: Path, git: GitCLI
 ) -> None:
     agents = [f"agent{i}" for i in range(10)]
-    barrier = threading.Barrier(len(agents) + 1, timeout=20)
+    barrier = threading.Barrier(len(agents) + 1, timeout=20 * load_factor())
     done = threading.Event()
     listings: list[int] = []
 
