@@ -31,9 +31,12 @@ PYTHON = sys.executable
 def load_factor() -> float:
     """How much slower than an idle machine this one is now: PTYD_TEST_LOAD_FACTOR, or the
     load average per core when higher. Read at each use: the load changes during a run (other
-    pytest-xdist workers, a `stress-ng` started with the suite)."""
+    pytest-xdist workers, a `stress-ng` started with the suite). The load average trails the
+    load by a minute, so the suite's own workers per core count from the first test."""
+    cores = os.cpu_count() or 1
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     return max(1.0, float(os.environ.get("PTYD_TEST_LOAD_FACTOR", "1")),
-               os.getloadavg()[0] / (os.cpu_count() or 1))
+               os.getloadavg()[0] / cores, workers / cores)
 
 
 def slack(seconds: float) -> float:
