@@ -11,7 +11,7 @@ import pytest
 
 from ptyd.client import Client, ShuttingDown, UnknownOp
 
-from ..conftest import DaemonProcess, agent, wait_for_output
+from ..conftest import DaemonProcess, agent, load_factor, wait_for_output
 
 
 def test_a_stopping_daemon_answers_shutting_down_before_validating(
@@ -22,7 +22,7 @@ def test_a_stopping_daemon_answers_shutting_down_before_validating(
         client.request("frob", {})
     # The stubborn program keeps the daemon stopping for the grace (then SIGKILL ends it), long
     # enough for these few requests however loaded the machine is.
-    client.shutdown(grace=10)
+    client.shutdown(grace=10 * load_factor())
     with daemon.client() as other:
         with pytest.raises(ShuttingDown):
             other.request("frob", {})
