@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from ptyd.client import Client, DaemonNotRunning
+from ptyd.client import Client, DaemonNotRunning, Timeout
 
 AGENTS = Path(__file__).parent / "agents"
 PYTHON = sys.executable
@@ -167,7 +167,7 @@ def start_daemon(directory: Path, *extra: str) -> DaemonProcess:
         try:
             with Client(directory, timeout=1):
                 return True
-        except DaemonNotRunning:
+        except (DaemonNotRunning, Timeout):  # not listening yet, or listening but not serving
             return False
 
     wait_until(answers, 15, 0.02, "the daemon to answer")

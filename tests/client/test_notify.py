@@ -111,7 +111,7 @@ def test_a_state_shorter_than_the_delay_pages_nobody(
     # The waiting state lasts as long as three hook processes take to start: the delay grows
     # with the machine's load. The idle rule's longer delay makes its note the proof that the
     # waiting timer has fired.
-    delay = max(3, math.ceil(3 * load_factor()))
+    delay = max(3, math.ceil(2 * load_factor()))
     d = serve(f"""
 [[notify]]
 states = ["waiting"]
@@ -141,7 +141,7 @@ def test_a_hanging_command_is_killed_at_its_timeout_and_the_daemon_goes_on(
     pids.mkdir()
     # Long enough for all four to start before the first is killed, however loaded the
     # machine: then exactly 4 run at once.
-    timeout = max(3, math.ceil(3 * load_factor()))
+    timeout = max(3, math.ceil(2 * load_factor()))
     d = serve(f"""
 [[notify]]
 states = ["exited"]

@@ -135,7 +135,7 @@ def test_timeout_ends_every_process(contained: DaemonProcess) -> None:
     with contained.client() as c:
         # Long enough for the tree to start and say READY on a loaded machine (the timeout
         # counts from the spawn; a SIGHUP before the tree is up would end it too early).
-        pids = start_tree(contained, c, "t", timeout=5 * load_factor())
+        pids = start_tree(contained, c, "t", timeout=2 + 2 * load_factor())
         all_gone(pids)
         info = wait_until(lambda: (i := c.info("t"))["status"] == "exited" and i)
         assert info["stop_reason"] == "timeout"
@@ -239,7 +239,7 @@ def test_end_of_session_hooks_run_and_end(contained: DaemonProcess, how: str) ->
     with contained.client() as c:
         c.spawn(agent("session_end", str(hook_file)), name="a",
                 # The agent must have its SIGHUP handler before the timeout ends it.
-                timeout=3 * load_factor() if how == "timeout" else None)
+                timeout=1 + load_factor() if how == "timeout" else None)
         wait_for_output(c, "a", "READY")
         if how == "kill":
             c.kill("a", grace=1)
