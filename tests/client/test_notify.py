@@ -149,14 +149,19 @@ command = ["sh", "-c", "sleep 300 & echo $! > {pids}/$PTYD_SESSION; wait"]
 delay = 0
 timeout = {timeout}
 """)
+    def started() -> list[int]:
+        """The sleepers' pids, of the commands that got as far as writing theirs (the shell
+        creates the file before it writes to it)."""
+        return [int(text) for p in pids.iterdir() if (text := p.read_text().strip())]
+
     with d.client() as c:
         for i in range(6):
             c.spawn(["true"], name=f"s{i}")
-        wait_until(lambda: len(list(pids.iterdir())) >= 4, 20, message="4 commands running")
+        wait_until(lambda: len(started()) >= 4, 20, message="4 commands running")
         assert len(list(pids.iterdir())) == 4  # never more than 4 at once
         assert len(c.list()) == 6  # the daemon answers while they hang
-        wait_until(lambda: len(list(pids.iterdir())) == 6, 30, message="the other two")
-        sleepers = [int(p.read_text()) for p in pids.iterdir()]
+        wait_until(lambda: len(started()) == 6, 30, message="the other two")
+        sleepers = started()
         wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in sleepers), 30,
                    message="the hung commands killed, their whole group, and reaped")
         wait_until(lambda: d.log().count("failed (sh -c") == 6, 10, message="6 failures logged")
