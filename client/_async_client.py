@@ -38,6 +38,7 @@ from ._exceptions import (
     Timeout,
     remote_error,
 )
+from ._follow import Follower
 from ._rules import (
     BUDGET_RETRY_FIRST_S,
     BUDGET_RETRY_FOR_S,
@@ -95,6 +96,9 @@ class AsyncClient:
         self._inflight: dict[int, tuple[str, dict[str, Any]]] = {}
         self._local = _connect.is_local(self.endpoints)
         self._handles: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
+        self._followers: set[Follower] = set()
+        """Followers running (their tasks hold them, not the handles, which may be dropped):
+        close() ends each, rather than stop the loop under it."""
         self._unacked: OrderedDict[int, None] = OrderedDict()
         """Ids of inputs sent without waiting, not yet known to be accepted (input(wait=False))."""
         self._unacked_error: PtydError | None = None
@@ -154,6 +158,8 @@ class AsyncClient:
     async def close(self) -> None:
         for handle in list(self._handles):
             await handle.aclose()
+        for follower in list(self._followers):
+            await follower.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

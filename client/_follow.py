@@ -62,6 +62,8 @@ class Follower:
         if self._task is None:
             self.last_output = asyncio.get_running_loop().time()
             self._task = asyncio.ensure_future(self._run())
+            self.client._followers.add(self)
+            self._task.add_done_callback(lambda _: self.client._followers.discard(self))
 
     async def close(self) -> None:
         task = self._task

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import PYTHON, DaemonProcess, load_factor
+
+REPO = Path(__file__).resolve().parents[2]
 
 CASES = {
     "async client": """
@@ -57,3 +60,27 @@ def test_a_forgotten_client_is_collected(daemon: DaemonProcess, case: str) -> No
     done = subprocess.run([PYTHON, "-W", "ignore", "-c", script, str(daemon.dir)],
                           capture_output=True, text=True, timeout=30 * load_factor())
     assert done.returncode == 0 and "collected" in done.stdout, done.stderr[-2000:]
+
+
+def test_a_dropped_session_handle_stops_following_when_its_client_closes(
+        daemon: DaemonProcess) -> None:
+    """A session handle dropped while it follows the output (expect, callbacks) leaves its
+    follower running; close() ends it too, instead of stopping the loop under it (asyncio then
+    printed 'Task was destroyed but it is pending' for the follower)."""
+    script = textwrap.dedent("""
+        import gc, sys
+        from ptyd.client import Client
+        from tests.conftest import agent
+        c = Client(sys.argv[1])
+        s = c.spawn(agent("prompt"), name="p")
+        s.expect_exact("ready> ", timeout=30)
+        del s
+        gc.collect()
+        c.close()
+        gc.collect()
+        print("closed", flush=True)
+    """)
+    done = subprocess.run([PYTHON, "-c", script, str(daemon.dir)], capture_output=True,
+                          text=True, timeout=30 * load_factor(), cwd=REPO)
+    assert done.returncode == 0 and "closed" in done.stdout, done.stderr[-2000:]
+    assert "Task was destroyed" not in done.stderr, done.stderr[-2000:]
