@@ -351,8 +351,13 @@ class SessionLifecycle:
         return True
 
     def _term_leader(self, session: Session, signum: int) -> None:
+        """After the SIGHUP's head start: SIGHUP again, then `signum`, to the program. bash
+        takes a SIGHUP that lands between drawing its prompt and waiting for a key, and then
+        waits for a key before acting on it (and ignores SIGTERM): the second one wakes it, as
+        a closing terminal's end of input would."""
         if session.running and not session.reaped:
             with contextlib.suppress(ProcessLookupError):
+                session.send_signal(signal.SIGHUP, group=False)
                 session.send_signal(signum, group=False)
 
     def session_processes(self, session: Session, fresh: bool = True) -> list[int]:

@@ -197,6 +197,18 @@ def test_kill_interactive_bash_ends_by_sighup(contained: DaemonProcess) -> None:
         assert info["exit_signal"] == signal.SIGHUP
 
 
+def test_kill_hangs_up_again_with_the_sigterm(contained: DaemonProcess) -> None:
+    """bash consumes a SIGHUP that lands between drawing its prompt and waiting for a key, and
+    ignores SIGTERM: without a second SIGHUP it lived the whole grace (18 of 60 shells killed
+    as their prompt appeared, measured). late_hangup behaves so every time."""
+    with contained.client() as c:
+        c.spawn(agent("late_hangup"), name="lh")
+        wait_for_output(c, "lh", "READY")
+        c.kill("lh", grace=60)
+        info = wait_until(lambda: (i := c.info("lh"))["status"] == "exited" and i, 30)
+        assert info["exit_signal"] == signal.SIGHUP
+
+
 def test_kill_with_an_explicit_signal_sends_only_that(contained: DaemonProcess) -> None:
     """`--signal TERM` is sent as asked (no SIGHUP first): bash ignores it, SIGKILL ends it."""
     with contained.client() as c:
