@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
@@ -95,10 +94,9 @@ class AsyncClient:
         self._interrupted = False
         self._inflight: dict[int, tuple[str, dict[str, Any]]] = {}
         self._local = _connect.is_local(self.endpoints)
-        self._handles: weakref.WeakSet[AsyncSession] = weakref.WeakSet()
         self._followers: set[Follower] = set()
-        """Followers running (their tasks hold them, not the handles, which may be dropped):
-        close() ends each, rather than stop the loop under it."""
+        """The session handles' followers that run (their tasks hold them, not the handles,
+        which may be dropped): close() ends each, rather than stop the loop under it."""
         self._unacked: OrderedDict[int, None] = OrderedDict()
         """Ids of inputs sent without waiting, not yet known to be accepted (input(wait=False))."""
         self._unacked_error: PtydError | None = None
@@ -156,8 +154,6 @@ class AsyncClient:
                     raise failure from None
 
     async def close(self) -> None:
-        for handle in list(self._handles):
-            await handle.aclose()
         for follower in list(self._followers):
             await follower.close()
         for task in self._tasks:
@@ -371,9 +367,7 @@ class AsyncClient:
         return self._handle(info, start, 0)
 
     def _handle(self, info: dict[str, Any], start: int, stderr_start: int = 0) -> AsyncSession:
-        handle = AsyncSession(self, info, start=start, stderr_start=stderr_start)
-        self._handles.add(handle)
-        return handle
+        return AsyncSession(self, info, start=start, stderr_start=stderr_start)
 
     async def list(self) -> list[dict[str, Any]]:
         sessions: list[dict[str, Any]] = (await self.request("list"))["sessions"]
