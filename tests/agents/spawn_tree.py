@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 SLEEP = ["sleep", "1000"]
 
@@ -60,7 +59,7 @@ def main() -> None:
         sys.stdin.readline()
         os._exit(0)
     while True:
-        time.sleep(3600)
+        signal.pause()  # until a signal ends it
 
 
 if __name__ == "__main__":
